@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Make this machine ready to run the collection against local test hosts:
+# Debian packages (podman, runc, debootstrap), the Python venv with pinned
+# tools, the collection link and the test image. Each step is skipped when
+# already done, so running it again costs a few seconds.
+set -euo pipefail
+# shellcheck source=hack/env.sh
+. "$(dirname "$0")/env.sh"
+
+step() { printf '==> %s\n' "$*"; }
+
+host_packages=(podman runc catatonit conmon debootstrap make curl git rsync shellcheck python3-venv)
+missing=()
+for package in "${host_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: installing packages needs root; run as root or install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+requirements_digest=$(cat "$LASTGOOD_ROOT"/requirements/*.txt | sha256sum | cut -c1-16)
+stamp="$LASTGOOD_VENV/.requirements-$requirements_digest"
+if [ ! -e "$stamp" ]; then
+  step "creating the Python venv in .venv from requirements/test.txt"
+  rm -rf "$LASTGOOD_VENV"
+  python3 -m venv "$LASTGOOD_VENV"
+  "$LASTGOOD_VENV/bin/pip" install -q --disable-pip-version-check \
+    -r "$LASTGOOD_ROOT/requirements/test.txt" \
+    -c "$LASTGOOD_ROOT/requirements/constraints.txt"
+  touch "$stamp"
+fi
+
+link="$ANSIBLE_COLLECTIONS_PATH/ansible_collections/lastgood/webstack"
+if [ "$(readlink "$link" 2>/dev/null)" != "../../../.." ]; then
+  mkdir -p "$(dirname "$link")"
+  ln -sfn ../../../.. "$link"
+fi
+
+"$LASTGOOD_ROOT/hack/build-test-image.sh"

@@ -1,0 +1,47 @@
+"""What the site role leaves on each host, checked on the host itself."""
+
+SITE_DIR = "/srv/lastgood/demo"
+
+
+def test_release_layout(host):
+    for path in ("/srv/lastgood", SITE_DIR, SITE_DIR + "/releases"):
+        directory = host.file(path)
+        assert directory.is_directory, path
+        assert directory.user == "root"
+        assert directory.mode == 0o755, (path, oct(directory.mode))
+
+
+def test_nginx_includes_the_current_release_only(host):
+    include = host.file("/etc/nginx/sites-enabled/demo.conf")
+    assert include.is_file
+    assert include.mode == 0o644
+    lines = [
+        line.strip()
+        for line in include.content_string.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines == ["include /srv/lastgood/demo/current/nginx/*.conf;"]
+    assert not host.file("/etc/nginx/sites-enabled/default").exists
+
+
+def test_nginx_accepts_its_configuration(host):
+    result = host.run("nginx -t")
+    assert result.rc == 0, result.stderr
+
+
+def test_services_run(host):
+    assert host.process.filter(comm="nginx"), "no nginx process"
+    assert host.process.filter(comm="php-fpm8.2"), "no php-fpm process"
+    assert host.socket("tcp://0.0.0.0:80").is_listening
+    assert host.socket("unix:///run/php/php8.2-fpm.sock").is_listening
+
+
+def test_hand_placed_release_is_served_by_php(host):
+    assert host.file(SITE_DIR + "/current").linked_to == SITE_DIR + "/releases/v1"
+    response = host.run(
+        "curl -sS -o /dev/stdout -w '\\n%{http_code}' http://127.0.0.1/"
+    )
+    assert response.rc == 0, response.stderr
+    body, _newline, status = response.stdout.rpartition("\n")
+    assert status == "200", response.stdout
+    assert body.startswith("lastgood demo release v1 on PHP 8.2"), body
