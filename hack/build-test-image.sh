@@ -16,8 +16,13 @@ packages=(
   nginx
   php8.2-fpm php8.2-cli
   apache2
-  curl ca-certificates procps iproute2 psmisc
+  curl ca-certificates procps iproute2 psmisc ssl-cert wrk
 )
+# Installed afterwards with apt inside the new root, whose resolver sees that
+# php8.2-fpm satisfies `php` (debootstrap would pick libapache2-mod-php, the
+# first alternative, and switch Apache to mod_php). The PHP applications are
+# the real ones the validators are tested against.
+applications=(php wordpress dokuwiki)
 
 digest=$(sha256sum "$0" | cut -c1-12)
 image="${LASTGOOD_TEST_IMAGE:-localhost/lastgood-webstack-test:$suite-$digest}"
@@ -37,8 +42,12 @@ for tool in debootstrap podman; do
 done
 
 workdir=$(mktemp -d /var/tmp/lastgood-image.XXXXXX)
-trap 'rm -rf "$workdir"' EXIT
 rootfs="$workdir/rootfs"
+cleanup() {
+  mountpoint -q "$rootfs/proc" && umount "$rootfs/proc"
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
 
 echo "building $image with debootstrap from $mirror (about a minute)"
 include=$(IFS=,; echo "${packages[*]}")
@@ -48,6 +57,20 @@ debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" "$mirror" 
   echo "error: debootstrap failed; full log above" >&2
   exit 1
 }
+
+echo "installing ${applications[*]} inside it"
+printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+mount -t proc proc "$rootfs/proc"
+chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
+  apt-get install -y -q --no-install-recommends "${applications[@]}" \
+  >"$workdir/apt.log" 2>&1 || {
+  tail -n 30 "$workdir/apt.log" >&2
+  echo "error: installing ${applications[*]} in the image failed" >&2
+  exit 1
+}
+umount "$rootfs/proc"
+rm -f "$rootfs/usr/sbin/policy-rc.d"
 
 # Services are started by the roles through Debian's init scripts; the image
 # itself starts nothing and keeps no package caches.

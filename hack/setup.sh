@@ -44,3 +44,4 @@ if [ "$(readlink "$link" 2>/dev/null)" != "../../../.." ]; then
 fi
 
 "$LASTGOOD_ROOT/hack/build-test-image.sh"
+"$LASTGOOD_ROOT/hack/extract-test-root.sh"
