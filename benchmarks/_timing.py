@@ -1,0 +1,84 @@
+"""Timing helpers shared by the benchmarks: alternating runs of the compared
+commands, wall-clock medians, and results kept as JSON and Markdown.
+
+Runs alternate between the contenders (A B A B ...) so that a noisy moment on
+the machine hurts both alike; every figure quoted is the median of the runs,
+with min and max beside it."""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def run_command(argv, env=None, cwd=None, check=True):
+    """Run ``argv`` once and return (seconds, completed process)."""
+    merged = dict(os.environ, LC_ALL="C")
+    if env:
+        merged.update(env)
+    start = time.perf_counter()
+    completed = subprocess.run(argv, env=merged, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if check and completed.returncode != 0:
+        sys.stderr.write("benchmark command failed (exit %s): %s\n%s%s" % (
+            completed.returncode, " ".join(argv), completed.stdout[-2000:], completed.stderr[-2000:]))
+        raise SystemExit(1)
+    return elapsed, completed
+
+
+def alternate(contenders, runs):
+    """Time each contender ``runs`` times, interleaved.
+
+    ``contenders`` is a list of (name, callable returning seconds). Returns
+    {name: [seconds, ...]}."""
+    times = {name: [] for name, _ in contenders}
+    for _ in range(runs):
+        for name, measure in contenders:
+            times[name].append(measure())
+    return times
+
+
+def summary(seconds):
+    return {
+        "runs": len(seconds),
+        "median_s": statistics.median(seconds),
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+        "all_s": [round(value, 6) for value in seconds],
+    }
+
+
+def machine():
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def save(name, result):
+    """Write ``results/<name>.json`` and return its path."""
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    path = os.path.join(RESULTS_DIR, name + ".json")
+    result = dict(result, machine=machine(), measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    with open(path, "w") as handle:
+        json.dump(result, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    return path
+
+
+def markdown_table(rows, header):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+    return "\n".join(lines)
+
+
+def ms(seconds):
+    return "%.1f ms" % (seconds * 1000.0)
