@@ -1,0 +1,311 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nginx configuration parser: the tokens nginx reads (quoting, escapes,
+comments, ``${var}``), directives with their file and line, blocks, and
+``include`` followed the way nginx follows it (relative to the main config's
+directory, globs in sorted order). Blocks whose body is not nginx syntax
+(``*_by_lua_block``) are kept as one opaque argument.
+
+Pure standard library."""
+
+from __future__ import annotations
+
+import errno
+import glob
+import os
+import re
+
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+
+MAX_DEPTH = 64
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+# One token per match, after the whitespace and comments before it (consumed
+# atomically through a lookahead and a back-reference, so a failing token never
+# makes the engine try other splits of the whitespace). Group 2: ';'  3: '{'
+# 4: '}'  5: double-quoted body  6: single-quoted body  7: bare word.
+# As in ngx_conf_read_token: '#', quotes and '}' are special only where a
+# token starts; a word ends at whitespace, ';' or a '{' not preceded by '$';
+# a backslash escapes the next character.
+_TOKEN = re.compile(
+    r"""(?=((?:[ \t\r\n]+|\#[^\n]*)*))\1
+    (?:(;)|(\{)|(\})
+      |"((?:[^"\\]|\\[\s\S])*)"
+      |'((?:[^'\\]|\\[\s\S])*)'
+      |((?:[^ \t\r\n;{}\#"'\\$]|\\[\s\S]|\$\{?)(?:[^ \t\r\n;{\\$]|\\[\s\S]|\$\{?)*)
+    )""",
+    re.X,
+)
+_SKIP = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_ESCAPES = {'"': '"', "'": "'", "\\": "\\", "t": "\t", "r": "\r", "n": "\n"}
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_LUA_LONG_BRACKET = re.compile(r"\[(=*)\[")
+_LUA_LONG_COMMENT = re.compile(r"--\[(=*)\[")
+MAX_NESTING = 100
+
+
+class ConfigError(Exception):
+    """A configuration nginx would refuse, or one that cannot be read."""
+
+    def __init__(self, message, file=None, line=None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+
+    def __str__(self):
+        if self.file is None:
+            return self.message
+        if self.line is None:
+            return "%s: %s" % (self.file, self.message)
+        return "%s:%d: %s" % (self.file, self.line, self.message)
+
+
+class Directive:
+    """One directive: ``name``, ``args`` (unquoted, unescaped), the ``file``
+    and ``line`` it starts on, ``block`` (a list of directives, or None) and
+    ``include``: for an include directive, what it included."""
+
+    __slots__ = ("name", "args", "file", "line", "block", "include")
+
+    def __init__(self, name, args, file, line, block=None):
+        self.name = name
+        self.args = args
+        self.file = file
+        self.line = line
+        self.block = block
+        self.include = None
+
+    def __repr__(self):
+        return "Directive(%r, %r, %s:%d%s)" % (
+            self.name, self.args, self.file, self.line, ", block" if self.block is not None else "")
+
+
+def _unescape(match):
+    char = match.group(1)
+    return _ESCAPES.get(char, "\\" + char)
+
+
+def _lua_block_end(text, pos, filename, line):
+    """Position just after the '}' closing a Lua block whose '{' ends at pos,
+    skipping Lua strings and comments."""
+    depth = 1
+    length = len(text)
+    while pos < length:
+        char = text[pos]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return pos + 1
+        elif char in "\"'":
+            pos += 1
+            while pos < length and text[pos] != char:
+                pos += 2 if text[pos] == "\\" else 1
+        elif char == "-" and text.startswith("--", pos):
+            long_comment = _LUA_LONG_COMMENT.match(text, pos)
+            if long_comment:
+                closing = "]" + long_comment.group(1) + "]"
+                end = text.find(closing, long_comment.end())
+                pos = length if end < 0 else end + len(closing)
+                continue
+            end = text.find("\n", pos)
+            pos = length if end < 0 else end
+            continue
+        elif char == "[":
+            long_string = _LUA_LONG_BRACKET.match(text, pos)
+            if long_string:
+                closing = "]" + long_string.group(1) + "]"
+                end = text.find(closing, long_string.end())
+                pos = length if end < 0 else end + len(closing)
+                continue
+        pos += 1
+    raise ConfigError("unexpected end of file in a Lua block, expecting \"}\"", filename, line)
+
+
+def parse(text, filename="<string>"):
+    """Parse nginx configuration text into a list of Directive, without
+    following includes. Raises ConfigError where nginx would refuse it."""
+    root = []
+    stack = [root]
+    args = []
+    start_line = 0
+    line = 1
+    line_pos = 0
+    pos = 0
+    length = len(text)
+    token_match = _TOKEN.match
+    count = text.count
+    while True:
+        match = token_match(text, pos)
+        if match is None:
+            rest = _SKIP.match(text, pos).end()
+            line += count("\n", line_pos, rest)
+            line_pos = rest
+            if rest >= length:
+                break
+            char = text[rest]
+            if char in "\"'":
+                raise ConfigError("unexpected end of file, expecting closing quote %s" % char, filename, line)
+            raise ConfigError("unexpected \"%s\"" % char, filename, line)
+        group = match.lastindex
+        start = match.start(group)
+        line += count("\n", line_pos, start)
+        line_pos = start
+        pos = match.end()
+        if group >= 5:
+            value = match.group(group)
+            if group == 7:
+                if "\\" in value:
+                    value = _ESCAPE.sub(_unescape, value)
+            else:
+                if "\\" in value:
+                    value = _ESCAPE.sub(_unescape, value)
+                # A quoted token must be followed by a separator.
+                if pos < length and text[pos] not in " \t\r\n;{)":
+                    raise ConfigError("unexpected \"%s\"" % text[pos], filename, line + count("\n", start, pos))
+            if not args:
+                start_line = line
+            args.append(value)
+        elif group == 2:
+            if not args:
+                raise ConfigError('unexpected ";"', filename, line)
+            stack[-1].append(Directive(args[0], args[1:], filename, start_line))
+            args = []
+        elif group == 3:
+            if not args:
+                raise ConfigError('unexpected "{"', filename, line)
+            name = args[0]
+            if name.endswith("_by_lua_block"):
+                end = _lua_block_end(text, pos, filename, start_line)
+                body = text[pos:end - 1]
+                stack[-1].append(Directive(name, args[1:] + [body], filename, start_line, []))
+                pos = end
+            else:
+                if len(stack) > MAX_NESTING:
+                    raise ConfigError("blocks nested deeper than %d levels" % MAX_NESTING, filename, start_line)
+                directive = Directive(name, args[1:], filename, start_line, [])
+                stack[-1].append(directive)
+                stack.append(directive.block)
+            args = []
+        else:
+            if args:
+                raise ConfigError('unexpected "}"', filename, line)
+            if len(stack) == 1:
+                raise ConfigError('unexpected "}"', filename, line)
+            stack.pop()
+    if args:
+        raise ConfigError('unexpected end of file, expecting ";" or "}"', filename, line)
+    if len(stack) > 1:
+        raise ConfigError('unexpected end of file, expecting "}"', filename, line)
+    return root
+
+
+def read_text(path):
+    """Read a config file as text; bytes that are not UTF-8 are kept as
+    surrogates so that positions and lines stay right."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError("file is larger than %d MiB" % (MAX_FILE_BYTES // (1024 * 1024)), path)
+    return data.decode("utf-8", "surrogateescape")
+
+
+class IncludeResult:
+    """What one include directive did: the pattern as written and as nginx
+    resolves it (``path``), where it was looked for (``checked``), the files
+    it included, and an error when it could not be followed."""
+
+    __slots__ = ("path", "checked", "files", "is_glob", "error")
+
+    def __init__(self, path, checked, is_glob):
+        self.path = path
+        self.checked = checked
+        self.is_glob = is_glob
+        self.files = []
+        self.error = None
+
+
+class Loader:
+    """Parses a main config and every file it includes, in nginx's order.
+
+    ``prefix`` is the directory relative include paths are resolved
+    against (nginx's conf prefix: the main config's directory)."""
+
+    def __init__(self, path_map=None, prefix=None):
+        self.path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+        self.prefix = prefix
+        self.files_parsed = []
+        self._parsed = {}
+
+    def load(self, main_path):
+        main_path = os.path.abspath(main_path)
+        if self.prefix is None:
+            self.prefix = os.path.dirname(main_path)
+        checked = self.path_map.apply(main_path)
+        try:
+            tree = self._parse_file(checked)
+        except OSError as error:
+            raise ConfigError("cannot read the main config: %s" % (error.strerror or error), checked)
+        self._expand(tree, [os.path.realpath(checked)], 0)
+        return tree
+
+    def resolve(self, path):
+        """A path as nginx resolves it: relative ones against the prefix."""
+        if not path.startswith("/"):
+            path = os.path.join(self.prefix, path)
+        return os.path.normpath(path) if "/." in path or "//" in path else path
+
+    def _parse_file(self, path):
+        text = read_text(path)
+        tree = parse(text, path)
+        self.files_parsed.append(path)
+        return tree
+
+    def _expand(self, block, chain, depth):
+        for directive in block:
+            if directive.name == "include" and directive.block is None:
+                self._include(directive, chain, depth)
+            elif directive.block:
+                self._expand(directive.block, chain, depth)
+
+    def _include(self, directive, chain, depth):
+        if len(directive.args) != 1:
+            raise ConfigError('invalid number of arguments in "include" directive', directive.file, directive.line)
+        path = self.resolve(directive.args[0])
+        checked = self.path_map.apply(path)
+        is_glob = bool(_GLOB_CHARS.search(path))
+        result = IncludeResult(path, checked, is_glob)
+        directive.include = result
+        directive.block = []
+        if is_glob:
+            files = sorted(glob.glob(checked))
+        else:
+            files = [checked]
+        for file in files:
+            if is_glob and os.path.isdir(file):
+                continue
+            real = os.path.realpath(file)
+            if real in chain:
+                result.error = "include loop: %s includes itself through %s" % (
+                    file, " -> ".join(chain[chain.index(real):]))
+                continue
+            if depth + 1 > MAX_DEPTH:
+                result.error = "includes nested deeper than %d files" % MAX_DEPTH
+                continue
+            try:
+                tree = self._parse_file(file)
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    result.error = "is a symlink loop"
+                elif error.errno in (errno.ENOENT, errno.ENOTDIR):
+                    result.error = "does not exist"
+                else:
+                    result.error = "cannot be read: %s" % (error.strerror or error)
+                continue
+            result.files.append(file)
+            self._expand(tree, chain + [real], depth + 1)
+            directive.block.extend(tree)

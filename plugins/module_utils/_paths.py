@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Paths as the validators see them: the live path a server or PHP would use,
+mapped through ``path_map`` to where a staged release really is, and checked
+for existence with one cached ``stat`` per path.
+
+Pure standard library; shared by the web_refs and php_refs modules."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+
+class PathMap:
+    """Maps live path prefixes to candidate prefixes.
+
+    ``{'/srv/lastgood/shop/current': '/srv/lastgood/shop/releases/v2'}`` makes
+    ``/srv/lastgood/shop/current/app/index.php`` be looked for at
+    ``/srv/lastgood/shop/releases/v2/app/index.php``. Prefixes match whole path
+    components; the longest matching prefix wins. A prefix of ``/`` maps every
+    absolute path (as a chroot would)."""
+
+    def __init__(self, mapping=None):
+        entries = []
+        for live, candidate in (mapping or {}).items():
+            live = _strip_slash(os.path.normpath(live)) if live not in ("", "/") else "/"
+            candidate = _strip_slash(os.path.normpath(candidate)) if candidate not in ("", "/") else "/"
+            entries.append((live, candidate))
+        # Longest first, so the most specific prefix wins.
+        self._entries = sorted(entries, key=lambda entry: len(entry[0]), reverse=True)
+
+    def __bool__(self):
+        return bool(self._entries)
+
+    def apply(self, path):
+        """Return where ``path`` (absolute, live) is to be looked for."""
+        for live, candidate in self._entries:
+            if live == "/":
+                return path if candidate == "/" else candidate + path
+            if path == live:
+                return candidate
+            if path.startswith(live) and path[len(live)] == "/":
+                return candidate + path[len(live):] if candidate != "/" else path[len(live):]
+        return path
+
+    def unapply(self, path):
+        """Return the live path of a candidate path (the inverse of apply)."""
+        for live, candidate in sorted(self._entries, key=lambda entry: len(entry[1]), reverse=True):
+            if candidate == "/":
+                return path if live == "/" else live + path
+            if path == candidate:
+                return live
+            if path.startswith(candidate) and path[len(candidate)] == "/":
+                return live + path[len(candidate):] if live != "/" else path[len(candidate):]
+        return path
+
+
+def _strip_slash(path):
+    return path.rstrip("/") or "/"
+
+
+def static_prefix(value, marker="$"):
+    """Split a path that holds variables into the part before the first one.
+
+    Returns ``(prefix, dynamic)``: ``('/var/www/', True)`` for
+    ``/var/www/$host/public``; ``(value, False)`` when there is no variable."""
+    index = value.find(marker)
+    if index < 0:
+        return value, False
+    return value[:index], True
+
+
+def static_prefix_dir(prefix):
+    """The directory that must exist for any expansion of a path that starts
+    with ``prefix``: ``/var/www/`` for both ``/var/www/`` and ``/var/www/site_``."""
+    if not prefix.startswith("/"):
+        return None
+    if prefix.endswith("/"):
+        return _strip_slash(prefix)
+    return os.path.dirname(prefix) or "/"
+
+
+class FileSystem:
+    """Existence checks with one ``stat`` per distinct path."""
+
+    __slots__ = ("_modes",)
+
+    def __init__(self):
+        self._modes = {}
+
+    def mode(self, path):
+        """The ``st_mode`` of ``path`` (following symlinks), or None when it
+        does not exist or cannot be reached."""
+        try:
+            return self._modes[path]
+        except KeyError:
+            pass
+        try:
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            mode = None
+        self._modes[path] = mode
+        return mode
+
+    def exists(self, path):
+        return self.mode(path) is not None
+
+    def is_dir(self, path):
+        mode = self.mode(path)
+        return mode is not None and stat.S_ISDIR(mode)
+
+    def is_file(self, path):
+        mode = self.mode(path)
+        return mode is not None and stat.S_ISREG(mode)
+
+    def is_socket(self, path):
+        mode = self.mode(path)
+        return mode is not None and stat.S_ISSOCK(mode)
+
+
+def describe_missing(path):
+    """Why ``path`` cannot be used, in the words of a finding."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symlink loop"
+        if error.errno == errno.EACCES:
+            return "cannot be reached (permission denied)"
+        if error.errno == errno.ENOTDIR:
+            return "does not exist (a parent is not a directory)"
+        return "does not exist"
+    return "exists"

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a validator found: every reference with where it is written, and the
+findings (error, warning, info) among them. Pure standard library."""
+
+from __future__ import annotations
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+class Report:
+    """Collects references and findings in the order they are met."""
+
+    def __init__(self):
+        self.references = []
+        self.findings = []
+        self.php_entrypoints = []
+        self.php_roots = []
+        self._entrypoints_seen = set()
+        self._roots_seen = set()
+
+    def reference(self, file, line, directive, kind, path, checked, exists, context):
+        self.references.append({
+            "file": file,
+            "line": line,
+            "directive": directive,
+            "kind": kind,
+            "path": path,
+            "checked": checked,
+            "exists": exists,
+            "context": context,
+        })
+
+    def finding(self, severity, file, line, directive, path, message):
+        self.findings.append({
+            "severity": severity,
+            "file": file,
+            "line": line,
+            "directive": directive,
+            "path": path,
+            "message": message,
+        })
+
+    def entrypoint(self, path):
+        if path not in self._entrypoints_seen:
+            self._entrypoints_seen.add(path)
+            self.php_entrypoints.append(path)
+
+    def php_root(self, path):
+        if path not in self._roots_seen:
+            self._roots_seen.add(path)
+            self.php_roots.append(path)
+
+    def errors(self):
+        return [finding for finding in self.findings if finding["severity"] == ERROR]
+
+    def counts(self):
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for finding in self.findings:
+            counts[finding["severity"]] += 1
+        return counts
+
+
+def format_finding(finding):
+    """One line per finding: ``file:line: directive: message``."""
+    location = finding["file"] if finding["line"] is None else "%s:%s" % (finding["file"], finding["line"])
+    return "%s: %s: %s" % (location, finding["directive"], finding["message"])
