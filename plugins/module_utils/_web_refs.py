@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One call that loads an nginx or Apache configuration and checks every
+reference in it: what the web_refs module runs, and what the benchmark
+times. Pure standard library."""
+
+from __future__ import annotations
+
+from ansible_collections.lastgood.webstack.plugins.module_utils import _apache, _apache_refs, _nginx, _nginx_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import FileSystem, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._report import WARNING, Report
+
+SERVERS = ("nginx", "apache")
+DEFAULT_CONFIG = {
+    "nginx": "/etc/nginx/nginx.conf",
+    "apache": "/etc/apache2/apache2.conf",
+}
+
+
+class Result:
+    """A Report plus the files that were read to fill it."""
+
+    __slots__ = ("report", "files_parsed")
+
+    def __init__(self, report, files_parsed):
+        self.report = report
+        self.files_parsed = files_parsed
+
+
+def validate(server, config=None, path_map=None, check_sockets=True, apache_version=None,
+             apache_defines=()):
+    """Load ``config`` (live path; read where ``path_map`` puts it) of
+    ``server`` and check each reference. Raises _nginx.ConfigError when the
+    configuration cannot be read or parsed."""
+    if server not in SERVERS:
+        raise ValueError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
+    config = config or DEFAULT_CONFIG[server]
+    path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+    report = Report()
+    fs = FileSystem()
+    if server == "nginx":
+        loader = _nginx.Loader(path_map)
+        tree = loader.load(config)
+        _nginx_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+    else:
+        options = {"defines": apache_defines}
+        if apache_version is not None:
+            options["version"] = apache_version
+        loader = _apache.Loader(path_map, **options)
+        tree = loader.load(config)
+        for file, line, message in loader.warnings:
+            report.finding(WARNING, file, line, "Define", None, message)
+        _apache_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+    return Result(report, list(loader.files_parsed))
+
+
+ConfigError = _nginx.ConfigError

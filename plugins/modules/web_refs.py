@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: web_refs
+short_description: Check every file, directory and socket an nginx or Apache configuration refers to
+version_added: 0.1.0
+description:
+  - Reads an nginx or Apache main configuration and every file it includes, the way the server does,
+    and checks that each file, directory and unix socket the configuration refers to exists.
+  - Finds what C(nginx -t) and C(apachectl -t) let through and every request then fails on, such as a
+    C(root) with a typo, a C(try_files) fallback to a missing C(/index.php), a C(SCRIPT_FILENAME) naming a
+    missing script, a C(fastcgi_pass) socket of a PHP version the host no longer runs, or an
+    C(auto_prepend_file) that is gone.
+  - With O(path_map), a release that is staged but not yet live is checked as if it were live.
+  - Returns the PHP files the configuration makes directly executable, for M(lastgood.webstack.php_refs).
+  - The module changes nothing on the host.
+author:
+  - lastgood.webstack contributors
+options:
+  server:
+    description:
+      - Which web server reads O(config).
+    type: str
+    required: true
+    choices: [nginx, apache]
+  config:
+    description:
+      - The main configuration file; includes are followed from it.
+      - Defaults to C(/etc/nginx/nginx.conf) for nginx and C(/etc/apache2/apache2.conf) for Apache.
+    type: path
+  path_map:
+    description:
+      - Maps a live path prefix to the prefix where its files really are, for example the C(current)
+        symlink of a site to a staged release directory.
+      - Applied to every referenced path and include before it is checked. Prefixes match whole path
+        components and the longest one wins.
+    type: dict
+    default: {}
+  check_sockets:
+    description:
+      - Check the unix sockets named by C(fastcgi_pass), C(proxy_pass), C(uwsgi_pass), C(scgi_pass),
+        C(grpc_pass), upstream C(server unix:...), C(SetHandler "proxy:unix:...") and C(ProxyPass ... unix:...).
+      - Turn off when the configuration is checked on a host where PHP-FPM is not running yet.
+    type: bool
+    default: true
+  apache_defines:
+    description:
+      - Names defined for Apache as with C(-D), for C(<IfDefine>) sections.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so check mode runs the same checks.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - Severity C(error) is a reference that makes requests fail; C(warning) one that breaks nothing by itself
+    (a C(<Directory>) or C(location) for a path that does not exist); C(info) one worth knowing about
+    (an include glob that matches no file).
+  - A path that holds variables is checked through the directory of its longest static prefix.
+  - Apache's C(<IfVersion>) compares with the version C(apache2 -v) reports when the binary is found.
+seealso:
+  - module: lastgood.webstack.php_refs
+"""
+
+EXAMPLES = r"""
+- name: Check the live nginx configuration
+  lastgood.webstack.web_refs:
+    server: nginx
+
+- name: Check a staged release as if it were live
+  lastgood.webstack.web_refs:
+    server: nginx
+    config: /etc/nginx/nginx.conf
+    path_map:
+      /srv/lastgood/shop/current: /srv/lastgood/shop/releases/20261124T101500
+  register: shop_refs
+
+- name: Show what the release makes executable
+  ansible.builtin.debug:
+    var: shop_refs.php_entrypoints
+
+- name: Check Apache without the PHP-FPM sockets (PHP-FPM is not installed yet)
+  lastgood.webstack.web_refs:
+    server: apache
+    check_sockets: false
+"""
+
+RETURN = r"""
+findings:
+  description:
+    - What is wrong or worth knowing, in configuration order.
+    - O(path_map) is reflected in RV(findings[].file), the file that was read; RV(findings[].path) is the path
+      as the server would look for it (the longest static prefix for a path with variables).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    severity:
+      description: C(error), C(warning) or C(info).
+      type: str
+    file:
+      description: The configuration file the directive is in.
+      type: str
+    line:
+      description: The directive's line in RV(findings[].file).
+      type: int
+    directive:
+      description: The directive as written.
+      type: str
+    path:
+      description: The missing path as the server would look for it.
+      type: str
+    message:
+      description: One line for a person.
+      type: str
+  sample:
+    - severity: error
+      file: /etc/nginx/sites-enabled/shop.conf
+      line: 14
+      directive: fastcgi_pass
+      path: /run/php/php7.4-fpm.sock
+      message: /run/php/php7.4-fpm.sock does not exist
+references:
+  description: Every reference found, whether or not it exists.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: The configuration file the directive is in.
+      type: str
+    line:
+      description: The directive's line.
+      type: int
+    directive:
+      description: The directive as written.
+      type: str
+    kind:
+      description: What the path is to the server, such as C(root), C(index), C(try_files), C(socket), C(include).
+      type: str
+    path:
+      description: The live path.
+      type: str
+    checked:
+      description: Where the path was looked for (after O(path_map)).
+      type: str
+    exists:
+      description: Whether it exists as needed (a directory for a root, a socket for a socket).
+      type: bool
+    context:
+      description: The server (server_name or VirtualHost) and location the directive belongs to.
+      type: str
+  sample:
+    - file: /etc/nginx/sites-enabled/default
+      line: 41
+      directive: root
+      kind: root
+      path: /var/www/html
+      checked: /var/www/html
+      exists: true
+      context: http > server _
+php_entrypoints:
+  description: PHP files (live paths) the configuration makes directly executable.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/share/wordpress/index.php]
+php_roots:
+  description: Document roots and aliases (live paths) under which PHP files are executed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/usr/share/wordpress]
+files_parsed:
+  description: Every configuration file read, in reading order.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nginx/nginx.conf, /etc/nginx/mime.types, /etc/nginx/sites-enabled/default]
+counts:
+  description: The number of findings of each severity.
+  returned: always
+  type: dict
+  sample: {error: 0, warning: 1, info: 2}
+"""
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils._report import format_finding
+from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    validate,
+)
+
+_APACHE_VERSION = re.compile(r"Apache/(\d+)\.(\d+)\.(\d+)")
+
+
+def apache_version(module):
+    """The (major, minor, patch) of the installed httpd, or None."""
+    for name in ("apache2", "httpd"):
+        binary = module.get_bin_path(name, opt_dirs=["/usr/sbin", "/usr/local/sbin"])
+        if binary is None:
+            continue
+        rc, out, dummy = module.run_command([binary, "-v"], environ_update={"LC_ALL": "C"})
+        match = _APACHE_VERSION.search(out or "")
+        if rc == 0 and match:
+            return tuple(int(part) for part in match.groups())
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            server=dict(type="str", required=True, choices=["nginx", "apache"]),
+            config=dict(type="path"),
+            path_map=dict(type="dict", default={}),
+            check_sockets=dict(type="bool", default=True),
+            apache_defines=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    server = params["server"]
+    config = params["config"] or DEFAULT_CONFIG[server]
+    path_map = {}
+    for live, candidate in params["path_map"].items():
+        if not isinstance(candidate, str) or not str(live).startswith("/") or not candidate.startswith("/"):
+            module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
+        path_map[str(live)] = candidate
+
+    try:
+        result = validate(
+            server,
+            config=config,
+            path_map=path_map,
+            check_sockets=params["check_sockets"],
+            apache_version=apache_version(module) if server == "apache" else None,
+            apache_defines=params["apache_defines"],
+        )
+    except ConfigError as error:
+        module.fail_json(msg="%s configuration cannot be checked: %s" % (server, error),
+                         file=error.file, line=error.line, findings=[], references=[])
+
+    report = result.report
+    output = dict(
+        changed=False,
+        findings=report.findings,
+        references=report.references,
+        php_entrypoints=report.php_entrypoints,
+        php_roots=report.php_roots,
+        files_parsed=result.files_parsed,
+        counts=report.counts(),
+    )
+    errors = report.errors()
+    if errors:
+        module.fail_json(msg="\n".join(format_finding(finding) for finding in errors), **output)
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
