@@ -23,7 +23,7 @@ def run_command(argv, env=None, cwd=None, check=True):
         merged.update(env)
     start = time.perf_counter()
     completed = subprocess.run(argv, env=merged, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, check=False)
     elapsed = time.perf_counter() - start
     if check and completed.returncode != 0:
         sys.stderr.write("benchmark command failed (exit %s): %s\n%s%s" % (
@@ -37,8 +37,8 @@ def alternate(contenders, runs):
 
     ``contenders`` is a list of (name, callable returning seconds). Returns
     {name: [seconds, ...]}."""
-    times = {name: [] for name, _ in contenders}
-    for _ in range(runs):
+    times = {name: [] for name, dummy in contenders}
+    for dummy in range(runs):
         for name, measure in contenders:
             times[name].append(measure())
     return times
@@ -74,7 +74,7 @@ def save(name, result):
 
 
 def markdown_table(rows, header):
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for dummy in header) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
     return "\n".join(lines)

@@ -305,8 +305,7 @@ class ApacheChecker:
 
     def _aliases(self, server):
         while server is not None:
-            for alias in server.aliases:
-                yield alias
+            yield from server.aliases
             server = server.parent
 
     def _document_root(self, server):

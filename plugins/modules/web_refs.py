@@ -22,7 +22,7 @@ description:
   - Returns the PHP files the configuration makes directly executable, for M(lastgood.webstack.php_refs).
   - The module changes nothing on the host.
 author:
-  - lastgood.webstack contributors
+  - lastgood.webstack contributors (!UNKNOWN)
 options:
   server:
     description:
@@ -62,8 +62,11 @@ attributes:
     description: The module only reads, so check mode runs the same checks.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to show.
   platform:
+    support: full
     platforms: posix
+    description: Runs on the managed host with its Python standard library alone.
 notes:
   - Severity C(error) is a reference that makes requests fail; C(warning) one that breaks nothing by itself
     (a C(<Directory>) or C(location) for a path that does not exist); C(info) one worth knowing about
