@@ -1,0 +1,545 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The release registry of one site on one host.
+
+    <base_dir>/<site>/
+      releases/<release_id>/   immutable once staged; MANIFEST.sha256 inside
+      current -> releases/<id> switched by renaming a new symlink over it
+      state.json               every release, its status and timestamps, the known-good pointers
+      .lock                    flock held by any change; holds who took it and when
+      FREEZE                   present: new releases are refused
+
+Status of a release: staged -> validated -> live -> known_good, or invalid
+(failed validation, never switched in) or bad (switched in, failed the probe).
+Pure standard library."""
+
+from __future__ import annotations
+
+import datetime
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import time
+
+MANIFEST = "MANIFEST.sha256"
+STATE_FILE = "state.json"
+LOCK_FILE = ".lock"
+FREEZE_FILE = "FREEZE"
+STATE_VERSION = 1
+RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+STATUSES = ("staged", "validated", "live", "known_good", "invalid", "bad")
+_HASH_CHUNK = 1024 * 1024
+
+
+class ReleaseError(Exception):
+    """A request the registry refuses, with a message for a person."""
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def check_release_id(release_id):
+    if not isinstance(release_id, str) or not RELEASE_ID.match(release_id):
+        raise ReleaseError(
+            "release_id %r is not valid: use 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit" % (release_id,))
+    return release_id
+
+
+# Manifest ----------------------------------------------------------------
+
+def _file_digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(_HASH_CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def manifest_lines(root):
+    """``sha256sum``-style lines for every file under ``root``, sorted by
+    path. A symlink is recorded by the sha256 of ``symlink:<target>`` so a
+    changed link changes the checksum; the manifest itself is left out."""
+    entries = []
+    for directory, dirs, files in os.walk(root):
+        dirs.sort()
+        relative_dir = os.path.relpath(directory, root)
+        for name in dirs:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                files.append(name)
+        for name in files:
+            relative = name if relative_dir == "." else os.path.join(relative_dir, name)
+            if relative == MANIFEST:
+                continue
+            if "\n" in relative or "\\" in relative:
+                raise ReleaseError("%s: file names with a newline or backslash cannot be recorded" % relative)
+            path = os.path.join(directory, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                digest = hashlib.sha256(("symlink:" + os.readlink(path)).encode("utf-8", "surrogateescape")).hexdigest()
+            elif stat.S_ISREG(mode):
+                digest = _file_digest(path)
+            else:
+                raise ReleaseError("%s is neither a file, a directory nor a symlink" % path)
+            entries.append((relative, digest))
+    entries.sort()
+    return ["%s  %s\n" % (digest, relative) for relative, digest in entries]
+
+
+def checksum_of(manifest_text):
+    return hashlib.sha256(manifest_text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def compare_manifest(recorded_text, actual_lines):
+    """Differences between a recorded manifest and the tree: lists of
+    changed, missing and added paths."""
+    def parse(lines):
+        result = {}
+        for line in lines:
+            digest, _sep, path = line.rstrip("\n").partition("  ")
+            result[path] = digest
+        return result
+    recorded = parse(recorded_text.splitlines())
+    actual = parse(actual_lines)
+    changed = sorted(path for path in recorded if path in actual and actual[path] != recorded[path])
+    missing = sorted(path for path in recorded if path not in actual)
+    added = sorted(path for path in actual if path not in recorded)
+    return {"changed": changed, "missing": missing, "added": added}
+
+
+# Files -------------------------------------------------------------------
+
+def write_atomic(path, data, mode=0o644):
+    """Write ``data`` (bytes) to a temporary file beside ``path``, fsync it,
+    rename it over ``path`` and fsync the directory."""
+    directory = os.path.dirname(path)
+    temporary = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    fsync_dir(directory)
+
+
+def fsync_dir(directory):
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_symlink(link, target):
+    """Point ``link`` at ``target`` by renaming a new symlink over it, so a
+    reader sees either the old or the new target, never neither."""
+    temporary = "%s.%d.tmp" % (link, os.getpid())
+    try:
+        os.unlink(temporary)
+    except OSError:
+        pass
+    os.symlink(target, temporary)
+    try:
+        os.replace(temporary, link)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    fsync_dir(os.path.dirname(link))
+
+
+def copy_tree(src, dest):
+    """Copy a release source tree; symlinks stay symlinks."""
+    shutil.copytree(src, dest, symlinks=True)
+
+
+# The lock ----------------------------------------------------------------
+
+class Lock:
+    """An exclusive flock on ``.lock``; the file says who holds it."""
+
+    def __init__(self, path, timeout):
+        self.path = path
+        self.timeout = timeout
+        self.fd = None
+
+    def holder(self):
+        try:
+            with open(self.path) as handle:
+                info = json.load(handle)
+            return "pid %s (%s on %s) since %s" % (info.get("pid"), info.get("user"), info.get("host"), info.get("since"))
+        except (OSError, ValueError):
+            return "an unknown process"
+
+    def acquire(self):
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = self.holder()
+                    os.close(fd)
+                    raise ReleaseError("%s is locked by %s; waited %s s. Another change of this site is "
+                                       "running; wait for it, or raise lock_timeout" % (
+                                           self.path, holder, self.timeout))
+                time.sleep(0.05)
+        info = {"pid": os.getpid(), "user": _user(), "host": socket.gethostname(), "since": now()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        self.fd = fd
+        return self
+
+    def release(self):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _user():
+    try:
+        import pwd
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.geteuid())
+
+
+# The registry ------------------------------------------------------------
+
+def empty_state(site):
+    return {"version": STATE_VERSION, "site": site, "current": None, "known_good": None,
+            "previous_known_good": None, "releases": {}}
+
+
+class Site:
+    """Paths and registry of one site."""
+
+    def __init__(self, base_dir, site):
+        if not RELEASE_ID.match(site or ""):
+            raise ReleaseError("site %r is not a valid site name (letters, digits, '.', '_', '-')" % (site,))
+        self.name = site
+        self.dir = os.path.join(base_dir, site)
+        self.releases_dir = os.path.join(self.dir, "releases")
+        self.current_link = os.path.join(self.dir, "current")
+        self.state_path = os.path.join(self.dir, STATE_FILE)
+        self.lock_path = os.path.join(self.dir, LOCK_FILE)
+        self.freeze_path = os.path.join(self.dir, FREEZE_FILE)
+
+    def release_dir(self, release_id):
+        return os.path.join(self.releases_dir, release_id)
+
+    def exists(self):
+        return os.path.isdir(self.releases_dir)
+
+    def lock(self, timeout):
+        return Lock(self.lock_path, timeout)
+
+    def load_state(self):
+        try:
+            with open(self.state_path) as handle:
+                state = json.load(handle)
+        except FileNotFoundError:
+            return empty_state(self.name)
+        except ValueError as error:
+            raise ReleaseError("%s is not valid JSON (%s); restore it from a backup or move it away "
+                               "to rebuild the registry" % (self.state_path, error))
+        except OSError as error:
+            raise ReleaseError("%s cannot be read: %s" % (self.state_path, error.strerror))
+        if not isinstance(state, dict) or not isinstance(state.get("releases"), dict):
+            raise ReleaseError("%s is not a release registry" % self.state_path)
+        for key, value in empty_state(self.name).items():
+            state.setdefault(key, value)
+        return state
+
+    def save_state(self, state):
+        data = json.dumps(state, indent=2, sort_keys=True).encode() + b"\n"
+        write_atomic(self.state_path, data)
+
+    def current(self):
+        """The release id ``current`` points at, or None."""
+        try:
+            target = os.readlink(self.current_link)
+        except OSError:
+            return None
+        return os.path.basename(os.path.normpath(target))
+
+    def freeze(self):
+        """The freeze record, or None when the site is not frozen."""
+        try:
+            with open(self.freeze_path) as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            return {"reason": "FREEZE cannot be read: %s" % error.strerror}
+        try:
+            record = json.loads(text)
+            if isinstance(record, dict):
+                return record
+        except ValueError:
+            pass
+        return {"reason": text.strip()}
+
+    def read_manifest(self, release_id):
+        path = os.path.join(self.release_dir(release_id), MANIFEST)
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            return handle.read()
+
+
+def describe_freeze(record):
+    parts = [record.get("reason") or "no reason given"]
+    if record.get("by"):
+        parts.append("by %s" % record["by"])
+    if record.get("since"):
+        parts.append("since %s" % record["since"])
+    return ", ".join(parts)
+
+
+def set_status(state, release_id, status, timestamp=None):
+    record = state["releases"][release_id]
+    record["status"] = status
+    record["%s_at" % status] = timestamp or now()
+
+
+def releases_by_age(state):
+    """Release ids, oldest staged first."""
+    return sorted(state["releases"], key=lambda rid: (state["releases"][rid].get("staged_at") or "", rid))
+
+
+def prune_candidates(state, keep, protected):
+    """Ids that ``keep`` leaves out, oldest first, never one of ``protected``."""
+    ordered = releases_by_age(state)
+    kept = set(ordered[-keep:]) if keep > 0 else set()
+    return [rid for rid in ordered if rid not in kept and rid not in protected]
+
+
+def public_release(state, release_id):
+    record = state["releases"].get(release_id)
+    if record is None:
+        return None
+    return dict(record, id=release_id)
+
+
+# Operations ----------------------------------------------------------------
+#
+# Each takes the Site, the loaded state and its options, changes the host
+# unless check_mode, and returns a list of what it did (empty: nothing to do).
+# The caller holds the lock and saves the state.
+
+def stage(site, state, release_id, src, check_mode):
+    if not os.path.isdir(src):
+        raise ReleaseError("src %s is not a directory on the host" % src)
+    lines = manifest_lines(src)
+    manifest = "".join(lines)
+    checksum = checksum_of(manifest)
+    dest = site.release_dir(release_id)
+    record = state["releases"].get(release_id)
+    if os.path.lexists(dest):
+        try:
+            existing = checksum_of(site.read_manifest(release_id))
+        except OSError:
+            existing = None
+        if existing != checksum:
+            raise ReleaseError(
+                "release %s already exists at %s with other content (checksum %s, this src %s); "
+                "a staged release never changes: give the new content a new release_id" % (
+                    release_id, dest, existing or "unknown", checksum))
+        if record is None:
+            # Staged on disk but not registered (a run died in between).
+            if not check_mode:
+                state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
+            return ["registered release %s" % release_id]
+        return []
+    if record is not None and record.get("checksum") not in (None, checksum):
+        raise ReleaseError("release %s is registered with checksum %s, this src has %s" % (
+            release_id, record.get("checksum"), checksum))
+    if check_mode:
+        return ["staged release %s (checksum %s)" % (release_id, checksum)]
+    os.makedirs(site.releases_dir, exist_ok=True)
+    temporary = os.path.join(site.releases_dir, ".%s.%d.staging" % (release_id, os.getpid()))
+    if os.path.lexists(temporary):
+        shutil.rmtree(temporary)
+    try:
+        copy_tree(src, temporary)
+        copied = "".join(manifest_lines(temporary))
+        if copied != manifest:
+            raise ReleaseError("src %s changed while it was staged; stage it again" % src)
+        write_atomic(os.path.join(temporary, MANIFEST), manifest.encode("utf-8", "surrogateescape"))
+        os.rename(temporary, dest)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    fsync_dir(site.releases_dir)
+    state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
+    return ["staged release %s (checksum %s)" % (release_id, checksum)]
+
+
+def _require(state, release_id):
+    record = state["releases"].get(release_id)
+    if record is None:
+        known = ", ".join(releases_by_age(state)) or "none"
+        raise ReleaseError("release %s is not staged on this host (staged: %s)" % (release_id, known))
+    return record
+
+
+def verify(site, state, release_id):
+    """Recompute the manifest of a staged release; the differences, or None."""
+    record = _require(state, release_id)
+    path = site.release_dir(release_id)
+    if not os.path.isdir(path):
+        return {"changed": [], "missing": ["(the whole release directory %s)" % path], "added": []}
+    try:
+        recorded = site.read_manifest(release_id)
+    except OSError:
+        return {"changed": [], "missing": [MANIFEST], "added": []}
+    if checksum_of(recorded) != record.get("checksum"):
+        return {"changed": [MANIFEST], "missing": [], "added": []}
+    differences = compare_manifest(recorded, manifest_lines(path))
+    if any(differences.values()):
+        return differences
+    return None
+
+
+def switch(site, state, release_id, check_mode, allow_statuses=("staged", "validated", "live", "known_good")):
+    record = _require(state, release_id)
+    if not os.path.isdir(site.release_dir(release_id)):
+        raise ReleaseError("release %s is registered but %s is gone" % (release_id, site.release_dir(release_id)))
+    current = site.current()
+    if current == release_id:
+        if record["status"] not in ("live", "known_good"):
+            if not check_mode:
+                set_status(state, release_id, "live")
+            state["current"] = release_id
+            return ["recorded release %s as live" % release_id]
+        state["current"] = release_id
+        return []
+    if record["status"] not in allow_statuses:
+        raise ReleaseError("release %s is %s; only a %s release can be switched in" % (
+            release_id, record["status"], " or ".join(allow_statuses)))
+    if not check_mode:
+        replace_symlink(site.current_link, os.path.join("releases", release_id))
+        if record["status"] != "known_good":
+            set_status(state, release_id, "live")
+        else:
+            record["live_at"] = now()
+        state["current"] = release_id
+    return ["switched current from %s to %s" % (current or "nothing", release_id)]
+
+
+def unswitch(site, state, check_mode):
+    """Remove ``current`` (a first release that failed: back to no release)."""
+    current = site.current()
+    if current is None and not os.path.lexists(site.current_link):
+        return []
+    if not check_mode:
+        os.unlink(site.current_link)
+        fsync_dir(site.dir)
+        state["current"] = None
+    return ["removed current (was %s)" % (current or "a broken link")]
+
+
+def mark_known_good(site, state, release_id, check_mode):
+    record = _require(state, release_id)
+    if site.current() != release_id:
+        raise ReleaseError("release %s is not live (current is %s); only the live release can be marked "
+                           "known_good, after its probe passed" % (release_id, site.current() or "nothing"))
+    if record["status"] == "known_good" and state.get("known_good") == release_id:
+        return []
+    if not check_mode:
+        set_status(state, release_id, "known_good")
+        if state.get("known_good") != release_id:
+            state["previous_known_good"] = state.get("known_good")
+            state["known_good"] = release_id
+    return ["marked release %s known_good" % release_id]
+
+
+def mark_failed(site, state, release_id, status, reason, check_mode):
+    """Mark a release invalid (failed validation) or bad (failed its probe)."""
+    record = _require(state, release_id)
+    if status == "invalid" and site.current() == release_id:
+        raise ReleaseError("release %s is live; a live release that fails is marked bad, not invalid" % release_id)
+    if record["status"] == status and (reason is None or record.get("reason") == reason):
+        return []
+    if not check_mode:
+        set_status(state, release_id, status)
+        if reason is not None:
+            record["reason"] = reason
+        if state.get("known_good") == release_id:
+            state["known_good"] = state.get("previous_known_good")
+            state["previous_known_good"] = None
+        elif state.get("previous_known_good") == release_id:
+            state["previous_known_good"] = None
+    return ["marked release %s %s" % (release_id, status)]
+
+
+def mark_validated(site, state, release_id, check_mode):
+    record = _require(state, release_id)
+    if record["status"] != "staged":
+        return []
+    if not check_mode:
+        set_status(state, release_id, "validated")
+    return ["marked release %s validated" % release_id]
+
+
+def _protected(site, state):
+    return {rid for rid in (site.current(), state.get("known_good")) if rid}
+
+
+def remove(site, state, release_id, check_mode):
+    if release_id not in state["releases"] and not os.path.lexists(site.release_dir(release_id)):
+        return []
+    if release_id in _protected(site, state):
+        raise ReleaseError("release %s is live or the last known-good one; it cannot be removed" % release_id)
+    if not check_mode:
+        _remove_dir(site, release_id)
+        state["releases"].pop(release_id, None)
+        if state.get("previous_known_good") == release_id:
+            state["previous_known_good"] = None
+    return ["removed release %s" % release_id]
+
+
+def _remove_dir(site, release_id):
+    path = site.release_dir(release_id)
+    if os.path.lexists(path):
+        # Rename first, so a half-removed release is never seen under its id.
+        doomed = os.path.join(site.releases_dir, ".%s.%d.removing" % (release_id, os.getpid()))
+        os.rename(path, doomed)
+        shutil.rmtree(doomed)
+
+
+def prune(site, state, keep, check_mode):
+    done = []
+    for release_id in prune_candidates(state, keep, _protected(site, state)):
+        done.extend(remove(site, state, release_id, check_mode))
+    return done

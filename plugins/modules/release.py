@@ -1,0 +1,289 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: release
+short_description: Stage, switch and record the releases of one site on one host
+version_added: 0.1.0
+description:
+  - Keeps the release registry of one site under O(base_dir)/O(site)/ on the managed host,
+    C(releases/<release_id>/) (immutable once staged, with a C(MANIFEST.sha256)), the C(current) symlink,
+    C(state.json) and C(.lock).
+  - A release is staged from a directory on the host, switched in by renaming a new C(current) symlink over the old
+    one (a request sees the old or the new release, never neither), and marked C(known_good) after its probe passed,
+    or C(invalid) (failed validation) or C(bad) (failed its probe).
+  - Every change holds an exclusive lock on C(.lock); a second run on the same site waits O(lock_timeout) seconds,
+    then fails saying who holds the lock since when. C(state.json) is written to a temporary file, fsynced and
+    renamed, so a reader never sees half of it.
+  - While the site is frozen (a C(FREEZE) file in the site directory) new releases are refused; switching back to
+    a release that is known good is still allowed, so a freeze never blocks a rollback.
+author:
+  - lastgood.webstack contributors (!UNKNOWN)
+options:
+  site:
+    description: The site's name, a directory under O(base_dir).
+    type: str
+    required: true
+  base_dir:
+    description: Where the sites live.
+    type: path
+    default: /srv/lastgood
+  release_id:
+    description:
+      - The release, 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+      - Required unless O(state) is V(info) or V(pruned).
+    type: str
+  state:
+    description:
+      - V(staged) copies O(src) to C(releases/<release_id>/) and records its checksum (the sha256 of its manifest).
+        Staging a release id again with the same content changes nothing; with other content it is refused.
+      - V(validated) records that the release passed validation.
+      - V(live) points C(current) at the release.
+      - V(known_good) marks the live release good; the previous known-good one is kept as C(previous_known_good).
+      - V(invalid) and V(bad) mark a release failed, with O(reason). A release marked bad stops being known good.
+      - V(absent) removes a release (never the live or the last known-good one).
+      - V(pruned) removes the oldest releases beyond O(keep), never the live or the last known-good one.
+      - V(unswitched) removes C(current), for a first release that failed while nothing was live before it.
+      - V(verified) recomputes the manifest and fails when any file differs.
+      - V(info) only reads.
+    type: str
+    default: info
+    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified, info]
+  src:
+    description: With O(state=staged), the directory on the managed host to stage.
+    type: path
+  reason:
+    description: With O(state=invalid) or O(state=bad), why; kept in the registry.
+    type: str
+  keep:
+    description: With O(state=pruned), how many releases to keep (the live and the known-good ones are kept anyway).
+    type: int
+    default: 5
+  lock_timeout:
+    description: Seconds to wait for another change of the same site to finish.
+    type: float
+    default: 30
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without changing anything.
+  diff_mode:
+    support: full
+    description: Shows the registry (current, known good, each release's status) before and after.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the managed host with its Python standard library alone.
+seealso:
+  - module: lastgood.webstack.web_refs
+"""
+
+EXAMPLES = r"""
+- name: Stage a release copied to the host
+  lastgood.webstack.release:
+    site: shop
+    release_id: 20261124T1015
+    state: staged
+    src: /var/tmp/shop-20261124T1015
+
+- name: Switch it in
+  lastgood.webstack.release:
+    site: shop
+    release_id: 20261124T1015
+    state: live
+
+- name: Record that the probe passed
+  lastgood.webstack.release:
+    site: shop
+    release_id: 20261124T1015
+    state: known_good
+
+- name: Read the registry
+  lastgood.webstack.release:
+    site: shop
+  register: shop_releases
+
+- name: Keep the last five releases
+  lastgood.webstack.release:
+    site: shop
+    state: pruned
+    keep: 5
+"""
+
+RETURN = r"""
+release:
+  description: The release named by O(release_id), as recorded.
+  returned: when O(release_id) is given and the release is registered
+  type: dict
+  sample:
+    id: 20261124T1015
+    checksum: 9f2c0e...
+    status: known_good
+    staged_at: "2026-11-24T10:15:02.123456Z"
+    live_at: "2026-11-24T10:15:09.456789Z"
+    known_good_at: "2026-11-24T10:15:40.000001Z"
+current:
+  description: The release C(current) points at, or null.
+  returned: always
+  type: str
+  sample: 20261124T1015
+known_good:
+  description: The last release whose probe passed, or null.
+  returned: always
+  type: str
+  sample: 20261124T1015
+previous_known_good:
+  description: The known-good release before RV(known_good), or null.
+  returned: always
+  type: str
+  sample: 20261120T0900
+releases:
+  description: Every registered release, oldest first.
+  returned: always
+  type: list
+  elements: dict
+frozen:
+  description: The freeze record (reason, by, since) when the site is frozen, else null.
+  returned: always
+  type: dict
+actions:
+  description: What the module did (or would do in check mode), one line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["switched current from 20261120T0900 to 20261124T1015"]
+differences:
+  description: With O(state=verified), the files whose content differs from the manifest.
+  returned: when O(state=verified)
+  type: dict
+  sample: {changed: [app/index.php], missing: [], added: []}
+"""
+
+import copy
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+
+_NEEDS_ID = ("staged", "validated", "live", "known_good", "invalid", "bad", "absent", "verified")
+
+
+def summary(state):
+    lines = ["current: %s" % state.get("current"), "known_good: %s" % state.get("known_good"),
+             "previous_known_good: %s" % state.get("previous_known_good")]
+    for release_id in registry.releases_by_age(state):
+        record = state["releases"][release_id]
+        lines.append("release %s: %s %s" % (release_id, record.get("status"), record.get("checksum", "")[:12]))
+    return "\n".join(lines) + "\n"
+
+
+def run(module, site, state, params):
+    wanted = params["state"]
+    release_id = params["release_id"]
+    check_mode = module.check_mode
+    frozen = site.freeze()
+    if frozen is not None:
+        record = state["releases"].get(release_id or "") or {}
+        if wanted == "staged" or (wanted == "live" and record.get("status") != "known_good"
+                                  and site.current() != release_id):
+            raise registry.ReleaseError(
+                "site %s is frozen (%s): new releases are refused until %s is removed; switching back to a "
+                "known-good release is still allowed" % (site.name, registry.describe_freeze(frozen), site.freeze_path))
+    if wanted == "staged":
+        if not params["src"]:
+            raise registry.ReleaseError("state=staged needs src, the directory on the host to stage")
+        return registry.stage(site, state, release_id, params["src"], check_mode)
+    if wanted == "validated":
+        return registry.mark_validated(site, state, release_id, check_mode)
+    if wanted == "live":
+        return registry.switch(site, state, release_id, check_mode)
+    if wanted == "known_good":
+        return registry.mark_known_good(site, state, release_id, check_mode)
+    if wanted in ("invalid", "bad"):
+        return registry.mark_failed(site, state, release_id, wanted, params["reason"], check_mode)
+    if wanted == "absent":
+        return registry.remove(site, state, release_id, check_mode)
+    if wanted == "pruned":
+        if params["keep"] < 1:
+            raise registry.ReleaseError("keep must be at least 1, not %s" % params["keep"])
+        return registry.prune(site, state, params["keep"], check_mode)
+    if wanted == "unswitched":
+        return registry.unswitch(site, state, check_mode)
+    return []
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            site=dict(type="str", required=True),
+            base_dir=dict(type="path", default="/srv/lastgood"),
+            release_id=dict(type="str"),
+            state=dict(type="str", default="info", choices=[
+                "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
+                "unswitched", "verified", "info"]),
+            src=dict(type="path"),
+            reason=dict(type="str"),
+            keep=dict(type="int", default=5),
+            lock_timeout=dict(type="float", default=30),
+        ),
+        required_if=[("state", name, ("release_id",)) for name in _NEEDS_ID],
+        supports_check_mode=True,
+    )
+    params = module.params
+    wanted = params["state"]
+    try:
+        if params["release_id"] is not None:
+            registry.check_release_id(params["release_id"])
+        site = registry.Site(params["base_dir"], params["site"])
+        if wanted in ("info", "verified") or module.check_mode:
+            # Reading needs no lock; check mode must not even create .lock.
+            state = site.load_state()
+            before = copy.deepcopy(state)
+            actions = run(module, site, state, params)
+        else:
+            for path in (site.dir, site.releases_dir):
+                if not os.path.isdir(path):
+                    os.makedirs(path, 0o755)
+            with site.lock(params["lock_timeout"]):
+                state = site.load_state()
+                before = copy.deepcopy(state)
+                actions = run(module, site, state, params)
+                if actions:
+                    site.save_state(state)
+        result = dict(
+            changed=bool(actions),
+            actions=actions,
+            current=site.current(),
+            known_good=state.get("known_good"),
+            previous_known_good=state.get("previous_known_good"),
+            releases=[registry.public_release(state, rid) for rid in registry.releases_by_age(state)],
+            frozen=site.freeze(),
+        )
+        if params["release_id"] is not None and params["release_id"] in state["releases"]:
+            result["release"] = registry.public_release(state, params["release_id"])
+        if wanted == "verified":
+            differences = registry.verify(site, state, params["release_id"])
+            result["differences"] = differences or {"changed": [], "missing": [], "added": []}
+            if differences:
+                module.fail_json(msg="release %s differs from its manifest: %s" % (
+                    params["release_id"], "; ".join("%s: %s" % (kind, ", ".join(paths))
+                                                    for kind, paths in differences.items() if paths)), **result)
+        if module._diff and actions:
+            result["diff"] = dict(before=summary(before), after=summary(state),
+                                  before_header="%s (before)" % site.state_path,
+                                  after_header="%s (after)" % site.state_path)
+    except registry.ReleaseError as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg="%s: %s" % (getattr(error, "filename", None) or params["site"], error.strerror or error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""The release module on real directories: staging, switching, marking,
+pruning, locking, freezing, check and diff mode."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.modules import release
+
+
+# .../ansible_collections/lastgood/webstack/plugins/module_utils/_release.py
+COLLECTIONS_DIR = os.path.abspath(registry.__file__).rsplit(os.sep + "ansible_collections" + os.sep, 1)[0]
+
+
+def run_module(capsys, **args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            release.main()
+    return exited.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def env(tmp_path, capsys):
+    base = tmp_path / "srv"
+
+    def source(name, files):
+        src = tmp_path / "src" / name
+        for relative, text in files.items():
+            path = src / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return str(src)
+
+    def call(expect_ok=True, **args):
+        args.setdefault("site", "shop")
+        args.setdefault("base_dir", str(base))
+        code, result = run_module(capsys, **args)
+        if expect_ok:
+            assert code == 0, result.get("msg")
+        else:
+            assert code == 1 and result["failed"], result
+        return result
+
+    return base, source, call
+
+
+V1 = {"nginx/shop.conf": "server {}\n", "app/index.php": "<?php echo 'v1';\n"}
+V2 = {"nginx/shop.conf": "server {}\n", "app/index.php": "<?php echo 'v2';\n"}
+
+
+def test_stage_writes_manifest_and_checksum(env):
+    base, source, call = env
+    result = call(release_id="v1", state="staged", src=source("v1", V1))
+    assert result["changed"]
+    release_dir = base / "shop" / "releases" / "v1"
+    manifest = (release_dir / "MANIFEST.sha256").read_text()
+    assert [line.split("  ")[1] for line in manifest.splitlines()] == ["app/index.php", "nginx/shop.conf"]
+    assert result["release"]["checksum"] == registry.checksum_of(manifest)
+    assert result["release"]["status"] == "staged"
+    # The same content again: nothing to do.
+    assert not call(release_id="v1", state="staged", src=source("v1", V1))["changed"]
+    # Other content under the same id: refused, the staged release untouched.
+    result = call(expect_ok=False, release_id="v1", state="staged", src=source("other", V2))
+    assert "already exists" in result["msg"] and "new release_id" in result["msg"]
+    assert (release_dir / "app" / "index.php").read_text() == V1["app/index.php"]
+
+
+def test_symlinks_count_in_the_checksum(env):
+    base, source, call = env
+    first = source("a", V1)
+    os.symlink("index.php", os.path.join(first, "app", "home.php"))
+    second = source("b", V1)
+    os.symlink("missing.php", os.path.join(second, "app", "home.php"))
+    one = call(release_id="a", state="staged", src=first)["release"]["checksum"]
+    two = call(release_id="b", state="staged", src=second)["release"]["checksum"]
+    assert one != two
+    assert os.path.islink(str(base / "shop/releases/a/app/home.php"))
+
+
+def test_lifecycle_switch_known_good_and_rollback_pointers(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(release_id="v1", state="live", _ansible_diff=True)
+    assert result["current"] == "v1" and result["release"]["status"] == "live"
+    assert "current: None" in result["diff"]["before"] and "current: v1" in result["diff"]["after"]
+    assert os.readlink(str(base / "shop" / "current")) == "releases/v1"
+    assert call(release_id="v1", state="known_good")["known_good"] == "v1"
+    assert not call(release_id="v1", state="live")["changed"]
+    assert not call(release_id="v1", state="known_good")["changed"]
+
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    call(release_id="v2", state="validated")
+    call(release_id="v2", state="live")
+    # Not yet probed: v1 is still the known-good one.
+    info = call()
+    assert (info["current"], info["known_good"]) == ("v2", "v1")
+    # The probe failed: back to v1, v2 bad.
+    call(release_id="v1", state="live")
+    result = call(release_id="v2", state="bad", reason="probe: 5 of 5 requests failed")
+    assert result["release"]["status"] == "bad" and result["release"]["reason"].startswith("probe")
+    assert (result["current"], result["known_good"]) == ("v1", "v1")
+    # A bad release is not switched in again.
+    assert "only a" in call(expect_ok=False, release_id="v2", state="live")["msg"]
+    state = json.loads((base / "shop" / "state.json").read_text())
+    assert state["releases"]["v2"]["status"] == "bad" and state["current"] == "v1"
+
+
+def test_known_good_only_for_the_live_release_and_invalid_never_live(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    assert "not live" in call(expect_ok=False, release_id="v1", state="known_good")["msg"]
+    call(release_id="v1", state="invalid", reason="web_refs: 1 error")
+    assert "only a" in call(expect_ok=False, release_id="v1", state="live")["msg"]
+    assert call()["current"] is None
+
+
+def test_marking_known_good_release_bad_moves_the_pointer_back(env):
+    base, source, call = env
+    for name, files in (("v1", V1), ("v2", V2)):
+        call(release_id=name, state="staged", src=source(name, files))
+        call(release_id=name, state="live")
+        call(release_id=name, state="known_good")
+    assert call()["previous_known_good"] == "v1"
+    call(release_id="v1", state="live")
+    result = call(release_id="v2", state="bad")
+    assert (result["known_good"], result["previous_known_good"]) == ("v1", None)
+
+
+def test_check_mode_changes_nothing(env):
+    base, source, call = env
+    result = call(release_id="v1", state="staged", src=source("v1", V1), _ansible_check_mode=True)
+    assert result["changed"] and not (base / "shop").exists()
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    before = (base / "shop" / "state.json").read_text()
+    assert call(release_id="v1", state="live", _ansible_check_mode=True)["changed"]
+    assert not os.path.lexists(str(base / "shop" / "current"))
+    assert (base / "shop" / "state.json").read_text() == before
+
+
+def test_prune_keeps_live_and_known_good(env):
+    base, source, call = env
+    for number in range(1, 6):
+        name = "v%d" % number
+        call(release_id=name, state="staged", src=source(name, {"app/i.php": name}))
+        if number == 1:
+            call(release_id=name, state="live")
+            call(release_id=name, state="known_good")
+    result = call(state="pruned", keep=2)
+    assert sorted(r["id"] for r in result["releases"]) == ["v1", "v4", "v5"]
+    assert sorted(os.listdir(str(base / "shop" / "releases"))) == ["v1", "v4", "v5"]
+    assert "cannot be removed" in call(expect_ok=False, release_id="v1", state="absent")["msg"]
+    assert call(release_id="v4", state="absent")["changed"]
+    assert not call(release_id="v4", state="absent")["changed"]
+
+
+def test_verified_finds_changed_files(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    assert call(release_id="v1", state="verified")["differences"] == {"changed": [], "missing": [], "added": []}
+    (base / "shop/releases/v1/app/index.php").write_text("<?php echo 'tampered';\n")
+    (base / "shop/releases/v1/app/extra.php").write_text("")
+    result = call(expect_ok=False, release_id="v1", state="verified")
+    assert result["differences"] == {"changed": ["app/index.php"], "missing": [], "added": ["app/extra.php"]}
+    assert "differs from its manifest" in result["msg"]
+
+
+def test_freeze_refuses_new_releases_but_not_a_rollback(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    call(release_id="v1", state="live")
+    call(release_id="v1", state="known_good")
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    call(release_id="v2", state="live")
+    (base / "shop" / "FREEZE").write_text(json.dumps({"reason": "incident 42", "by": "alice", "since": "2026-11-24"}))
+    result = call(expect_ok=False, release_id="v3", state="staged", src=source("v3", V1))
+    assert "frozen (incident 42, by alice, since 2026-11-24)" in result["msg"]
+    assert call(release_id="v1", state="live")["current"] == "v1"
+    assert call()["frozen"]["reason"] == "incident 42"
+
+
+def test_lock_makes_a_second_change_wait_then_fail_naming_the_holder(env, tmp_path):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "sys.path.insert(0, %r)\n"
+        "from ansible_collections.lastgood.webstack.plugins.module_utils._release import Lock\n"
+        "lock = Lock(%r, 5).acquire()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(30)\n") % (COLLECTIONS_DIR, str(base / "shop" / ".lock"))],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        start = time.monotonic()
+        result = call(expect_ok=False, release_id="v1", state="live", lock_timeout=0.5)
+        assert time.monotonic() - start >= 0.5
+        assert "is locked by pid %d" % holder.pid in result["msg"]
+        assert not os.path.lexists(str(base / "shop" / "current"))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert call(release_id="v1", state="live")["current"] == "v1"
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"release_id": "../etc", "state": "staged", "src": "/tmp"}, "is not valid"),
+    ({"release_id": "v1", "state": "staged"}, "needs src"),
+    ({"release_id": "v1", "state": "staged", "src": "/nonexistent/src"}, "is not a directory"),
+    ({"release_id": "v9", "state": "live"}, "is not staged on this host"),
+    ({"site": "a/b"}, "not a valid site name"),
+])
+def test_bad_input_is_refused_clearly(env, args, message):
+    base, source, call = env
+    assert message in call(expect_ok=False, **args)["msg"]
+
+
+def test_corrupt_state_file_is_a_clear_error(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    (base / "shop" / "state.json").write_text("{not json")
+    assert "is not valid JSON" in call(expect_ok=False)["msg"]
