@@ -543,3 +543,14 @@ def prune(site, state, keep, check_mode):
     for release_id in prune_candidates(state, keep, _protected(site, state)):
         done.extend(remove(site, state, release_id, check_mode))
     return done
+
+
+def describe(site, state):
+    """What both release modules return about a site."""
+    return {
+        "current": site.current(),
+        "known_good": state.get("known_good"),
+        "previous_known_good": state.get("previous_known_good"),
+        "releases": [public_release(state, rid) for rid in releases_by_age(state)],
+        "frozen": site.freeze(),
+    }

@@ -37,7 +37,7 @@ options:
   release_id:
     description:
       - The release, 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
-      - Required unless O(state) is V(info) or V(pruned).
+      - Required unless O(state) is V(pruned) or V(unswitched).
     type: str
   state:
     description:
@@ -51,10 +51,10 @@ options:
       - V(pruned) removes the oldest releases beyond O(keep), never the live or the last known-good one.
       - V(unswitched) removes C(current), for a first release that failed while nothing was live before it.
       - V(verified) recomputes the manifest and fails when any file differs.
-      - V(info) only reads.
+      - To only read the registry, use M(lastgood.webstack.release_info).
     type: str
-    default: info
-    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified, info]
+    required: true
+    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified]
   src:
     description: With O(state=staged), the directory on the managed host to stage.
     type: path
@@ -81,6 +81,7 @@ attributes:
     platforms: posix
     description: Runs on the managed host with its Python standard library alone.
 seealso:
+  - module: lastgood.webstack.release_info
   - module: lastgood.webstack.web_refs
 """
 
@@ -103,11 +104,6 @@ EXAMPLES = r"""
     site: shop
     release_id: 20261124T1015
     state: known_good
-
-- name: Read the registry
-  lastgood.webstack.release:
-    site: shop
-  register: shop_releases
 
 - name: Keep the last five releases
   lastgood.webstack.release:
@@ -175,6 +171,7 @@ _NEEDS_ID = ("staged", "validated", "live", "known_good", "invalid", "bad", "abs
 
 
 def summary(state):
+    """The registry in a few lines, for diff mode."""
     lines = ["current: %s" % state.get("current"), "known_good: %s" % state.get("known_good"),
              "previous_known_good: %s" % state.get("previous_known_good")]
     for release_id in registry.releases_by_age(state):
@@ -224,9 +221,9 @@ def main():
             site=dict(type="str", required=True),
             base_dir=dict(type="path", default="/srv/lastgood"),
             release_id=dict(type="str"),
-            state=dict(type="str", default="info", choices=[
+            state=dict(type="str", required=True, choices=[
                 "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
-                "unswitched", "verified", "info"]),
+                "unswitched", "verified"]),
             src=dict(type="path"),
             reason=dict(type="str"),
             keep=dict(type="int", default=5),
@@ -241,7 +238,7 @@ def main():
         if params["release_id"] is not None:
             registry.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
-        if wanted in ("info", "verified") or module.check_mode:
+        if wanted == "verified" or module.check_mode:
             # Reading needs no lock; check mode must not even create .lock.
             state = site.load_state()
             before = copy.deepcopy(state)
@@ -256,15 +253,7 @@ def main():
                 actions = run(module, site, state, params)
                 if actions:
                     site.save_state(state)
-        result = dict(
-            changed=bool(actions),
-            actions=actions,
-            current=site.current(),
-            known_good=state.get("known_good"),
-            previous_known_good=state.get("previous_known_good"),
-            releases=[registry.public_release(state, rid) for rid in registry.releases_by_age(state)],
-            frozen=site.freeze(),
-        )
+        result = dict(changed=bool(actions), actions=actions, **registry.describe(site, state))
         if params["release_id"] is not None and params["release_id"] in state["releases"]:
             result["release"] = registry.public_release(state, params["release_id"])
         if wanted == "verified":

@@ -11,7 +11,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
-from ansible_collections.lastgood.webstack.plugins.modules import release
+from ansible_collections.lastgood.webstack.plugins.modules import release, release_info
 
 
 # .../ansible_collections/lastgood/webstack/plugins/module_utils/_release.py
@@ -19,9 +19,10 @@ COLLECTIONS_DIR = os.path.abspath(registry.__file__).rsplit(os.sep + "ansible_co
 
 
 def run_module(capsys, **args):
+    module = release if "state" in args else release_info
     with patch_module_args(args):
         with pytest.raises(SystemExit) as exited:
-            release.main()
+            module.main()
     return exited.value.code, json.loads(capsys.readouterr().out)
 
 
@@ -225,3 +226,13 @@ def test_corrupt_state_file_is_a_clear_error(env):
     call(release_id="v1", state="staged", src=source("v1", V1))
     (base / "shop" / "state.json").write_text("{not json")
     assert "is not valid JSON" in call(expect_ok=False)["msg"]
+
+
+def test_release_info_reads_without_changing(env):
+    base, source, call = env
+    result = call()
+    assert (result["exists"], result["current"], result["releases"], result["changed"]) == (False, None, [], False)
+    assert not base.exists()
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(release_id="v1")
+    assert result["exists"] and result["release"]["status"] == "staged"

@@ -1,0 +1,126 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: release_info
+short_description: Read the release registry of one site on one host
+version_added: 0.1.0
+description:
+  - Returns what M(lastgood.webstack.release) keeps under O(base_dir)/O(site)/, the release C(current) points at,
+    the known-good ones, every release with its status, checksum and timestamps, and the freeze record.
+  - Reads without taking the site's lock, so it answers even while a deploy holds it.
+author:
+  - lastgood.webstack contributors (!UNKNOWN)
+options:
+  site:
+    description: The site's name, a directory under O(base_dir).
+    type: str
+    required: true
+  base_dir:
+    description: Where the sites live.
+    type: path
+    default: /srv/lastgood
+  release_id:
+    description: Also return this release as RV(release).
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to show.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the managed host with its Python standard library alone.
+seealso:
+  - module: lastgood.webstack.release
+"""
+
+EXAMPLES = r"""
+- name: Read the registry of the shop site
+  lastgood.webstack.release_info:
+    site: shop
+  register: shop_releases
+
+- name: Show what is live and what would be restored
+  ansible.builtin.debug:
+    msg: "live {{ shop_releases.current }}, known good {{ shop_releases.known_good }}"
+"""
+
+RETURN = r"""
+exists:
+  description: Whether the site has a release directory on this host.
+  returned: always
+  type: bool
+  sample: true
+current:
+  description: The release C(current) points at, or null.
+  returned: always
+  type: str
+  sample: 20261124T1015
+known_good:
+  description: The last release whose probe passed, or null.
+  returned: always
+  type: str
+  sample: 20261124T1015
+previous_known_good:
+  description: The known-good release before RV(known_good), or null.
+  returned: always
+  type: str
+  sample: 20261120T0900
+releases:
+  description: Every registered release (id, checksum, status, timestamps, reason), oldest first.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: 20261124T1015
+      checksum: 9f2c0e...
+      status: known_good
+      staged_at: "2026-11-24T10:15:02.123456Z"
+release:
+  description: The release named by O(release_id).
+  returned: when O(release_id) is registered
+  type: dict
+frozen:
+  description: The freeze record (reason, by, since) when the site is frozen, else null.
+  returned: always
+  type: dict
+  sample: {reason: incident 42, by: alice, since: "2026-11-24T10:20:00Z"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            site=dict(type="str", required=True),
+            base_dir=dict(type="path", default="/srv/lastgood"),
+            release_id=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        site = registry.Site(module.params["base_dir"], module.params["site"])
+        state = site.load_state()
+        result = dict(changed=False, exists=site.exists(), **registry.describe(site, state))
+        release_id = module.params["release_id"]
+        if release_id is not None and release_id in state["releases"]:
+            result["release"] = registry.public_release(state, release_id)
+    except registry.ReleaseError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
