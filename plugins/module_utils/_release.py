@@ -31,6 +31,7 @@ import time
 MANIFEST = "MANIFEST.sha256"
 STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
+LEASE_FILE = ".lease"
 FREEZE_FILE = "FREEZE"
 STATE_VERSION = 1
 RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -40,6 +41,10 @@ _HASH_CHUNK = 1024 * 1024
 
 class ReleaseError(Exception):
     """A request the registry refuses, with a message for a person."""
+
+
+class LeaseHeld(ReleaseError):
+    """Another change of many steps holds the site."""
 
 
 def now():
@@ -254,6 +259,7 @@ class Site:
         self.current_link = os.path.join(self.dir, "current")
         self.state_path = os.path.join(self.dir, STATE_FILE)
         self.lock_path = os.path.join(self.dir, LOCK_FILE)
+        self.lease_path = os.path.join(self.dir, LEASE_FILE)
         self.freeze_path = os.path.join(self.dir, FREEZE_FILE)
 
     def release_dir(self, release_id):
@@ -293,6 +299,18 @@ class Site:
         except OSError:
             return None
         return os.path.basename(os.path.normpath(target))
+
+    def lease(self):
+        """The lease a multi-step change (a deploy) holds on the site, or None.
+        An expired or unreadable lease counts as none."""
+        try:
+            with open(self.lease_path) as handle:
+                lease = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(lease, dict) or lease.get("expires_epoch", 0) < time.time():
+            return None
+        return lease
 
     def freeze(self):
         """The freeze record, or None when the site is not frozen."""
@@ -545,6 +563,47 @@ def prune(site, state, keep, check_mode):
     return done
 
 
+def describe_lease(lease):
+    return "%s (%s on %s) since %s, until %s" % (
+        lease.get("owner"), lease.get("user"), lease.get("host"), lease.get("since"), lease.get("expires"))
+
+
+def check_lease(site, owner):
+    """Raise unless the site is free or leased to ``owner``."""
+    lease = site.lease()
+    if lease is not None and lease.get("owner") != owner:
+        raise LeaseHeld("site %s is held by %s; wait for that change to finish" % (site.name, describe_lease(lease)))
+
+
+def take_lease(site, owner, seconds, check_mode):
+    lease = site.lease()
+    if lease is not None and lease.get("owner") == owner:
+        return []
+    check_lease(site, owner)
+    if not check_mode:
+        expires = time.time() + seconds
+        record = {"owner": owner, "user": _user(), "host": socket.gethostname(), "since": now(),
+                  "expires_epoch": expires,
+                  "expires": datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime(
+                      "%Y-%m-%dT%H:%M:%SZ")}
+        write_atomic(site.lease_path, (json.dumps(record, sort_keys=True) + "\n").encode())
+    return ["leased site %s to %s" % (site.name, owner)]
+
+
+def drop_lease(site, owner, force, check_mode):
+    lease = site.lease()
+    if lease is None:
+        if os.path.lexists(site.lease_path) and not check_mode:
+            os.unlink(site.lease_path)
+        return []
+    if lease.get("owner") != owner and not force:
+        raise ReleaseError("site %s is held by %s, not by %s; use force to break the lease" % (
+            site.name, describe_lease(lease), owner))
+    if not check_mode:
+        os.unlink(site.lease_path)
+    return ["released the lease of %s" % lease.get("owner")]
+
+
 def describe(site, state):
     """What both release modules return about a site."""
     return {
@@ -553,4 +612,5 @@ def describe(site, state):
         "previous_known_good": state.get("previous_known_good"),
         "releases": [public_release(state, rid) for rid in releases_by_age(state)],
         "frozen": site.freeze(),
+        "lease": site.lease(),
     }

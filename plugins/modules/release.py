@@ -51,10 +51,12 @@ options:
       - V(pruned) removes the oldest releases beyond O(keep), never the live or the last known-good one.
       - V(unswitched) removes C(current), for a first release that failed while nothing was live before it.
       - V(verified) recomputes the manifest and fails when any file differs.
+      - V(leased) holds the site for a change of many steps (a deploy) for O(lease_seconds); until it is V(unleased)
+        or expires, every change with another O(lock_owner) is refused, saying who holds the site.
       - To only read the registry, use M(lastgood.webstack.release_info).
     type: str
     required: true
-    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified]
+    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified, leased, unleased]
   src:
     description: With O(state=staged), the directory on the managed host to stage.
     type: path
@@ -69,6 +71,19 @@ options:
     description: Seconds to wait for another change of the same site to finish.
     type: float
     default: 30
+  lock_owner:
+    description:
+      - Who makes this change, for the lease of O(state=leased). Changes with the owner of the current lease proceed;
+        others are refused while it lasts.
+    type: str
+  lease_seconds:
+    description: With O(state=leased), how long the lease lasts unless it is dropped first.
+    type: int
+    default: 1800
+  force:
+    description: With O(state=unleased), drop a lease that another owner holds (after a deploy died).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -148,6 +163,10 @@ frozen:
   description: The freeze record (reason, by, since) when the site is frozen, else null.
   returned: always
   type: dict
+lease:
+  description: The lease a change of many steps holds on the site (owner, user, host, since, expires), else null.
+  returned: always
+  type: dict
 actions:
   description: What the module did (or would do in check mode), one line each.
   returned: always
@@ -163,6 +182,7 @@ differences:
 
 import copy
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
@@ -192,6 +212,14 @@ def run(module, site, state, params):
             raise registry.ReleaseError(
                 "site %s is frozen (%s): new releases are refused until %s is removed; switching back to a "
                 "known-good release is still allowed" % (site.name, registry.describe_freeze(frozen), site.freeze_path))
+    if wanted == "unleased":
+        return registry.drop_lease(site, params["lock_owner"], params["force"], check_mode)
+    if wanted != "verified":
+        registry.check_lease(site, params["lock_owner"])
+    if wanted == "leased":
+        if not params["lock_owner"]:
+            raise registry.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
+        return registry.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode)
     if wanted == "staged":
         if not params["src"]:
             raise registry.ReleaseError("state=staged needs src, the directory on the host to stage")
@@ -223,11 +251,14 @@ def main():
             release_id=dict(type="str"),
             state=dict(type="str", required=True, choices=[
                 "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
-                "unswitched", "verified"]),
+                "unswitched", "verified", "leased", "unleased"]),
             src=dict(type="path"),
             reason=dict(type="str"),
             keep=dict(type="int", default=5),
             lock_timeout=dict(type="float", default=30),
+            lock_owner=dict(type="str"),
+            lease_seconds=dict(type="int", default=1800),
+            force=dict(type="bool", default=False),
         ),
         required_if=[("state", name, ("release_id",)) for name in _NEEDS_ID],
         supports_check_mode=True,
@@ -247,12 +278,21 @@ def main():
             for path in (site.dir, site.releases_dir):
                 if not os.path.isdir(path):
                     os.makedirs(path, 0o755)
-            with site.lock(params["lock_timeout"]):
-                state = site.load_state()
-                before = copy.deepcopy(state)
-                actions = run(module, site, state, params)
-                if actions:
-                    site.save_state(state)
+            deadline = time.monotonic() + params["lock_timeout"]
+            while True:
+                try:
+                    with site.lock(max(deadline - time.monotonic(), 0)):
+                        state = site.load_state()
+                        before = copy.deepcopy(state)
+                        actions = run(module, site, state, params)
+                        if actions:
+                            site.save_state(state)
+                    break
+                except registry.LeaseHeld:
+                    # A deploy holds the site: wait for it as for the lock.
+                    if wanted != "leased" or time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.2)
         result = dict(changed=bool(actions), actions=actions, **registry.describe(site, state))
         if params["release_id"] is not None and params["release_id"] in state["releases"]:
             result["release"] = registry.public_release(state, params["release_id"])

@@ -95,6 +95,12 @@ frozen:
   returned: always
   type: dict
   sample: {reason: incident 42, by: alice, since: "2026-11-24T10:20:00Z"}
+lease:
+  description: The lease a change of many steps (a deploy) holds on the site, else null.
+  returned: always
+  type: dict
+  sample: {owner: deploy 3f2a9c1b0d4e, user: root, host: web1, since: "2026-11-24T10:15:00.000000Z",
+           expires: "2026-11-24T10:45:00Z", expires_epoch: 1795601100.0}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -236,3 +236,30 @@ def test_release_info_reads_without_changing(env):
     call(release_id="v1", state="staged", src=source("v1", V1))
     result = call(release_id="v1")
     assert result["exists"] and result["release"]["status"] == "staged"
+
+
+def test_a_lease_holds_the_site_for_its_owner_only(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    assert call(state="leased", lock_owner="deploy A")["changed"]
+    assert not call(state="leased", lock_owner="deploy A")["changed"]
+    assert call(release_id="v1", state="live", lock_owner="deploy A")["current"] == "v1"
+    result = call(expect_ok=False, release_id="v1", state="known_good", lock_owner="deploy B")
+    assert "is held by deploy A" in result["msg"]
+    # A second deploy waits lock_timeout for the lease, then says who holds it.
+    start = time.monotonic()
+    result = call(expect_ok=False, state="leased", lock_owner="deploy B", lock_timeout=0.6)
+    assert time.monotonic() - start >= 0.6 and "is held by deploy A" in result["msg"]
+    assert call()["lease"]["owner"] == "deploy A"
+    assert "not by deploy B" in call(expect_ok=False, state="unleased", lock_owner="deploy B")["msg"]
+    assert call(state="unleased", lock_owner="deploy B", force=True)["changed"]
+    assert call()["lease"] is None
+    assert call(release_id="v1", state="known_good", lock_owner="deploy B")["known_good"] == "v1"
+
+
+def test_an_expired_lease_holds_nothing(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    call(state="leased", lock_owner="deploy A", lease_seconds=0)
+    time.sleep(0.05)
+    assert call(release_id="v1", state="live")["current"] == "v1"
