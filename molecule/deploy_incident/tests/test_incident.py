@@ -1,0 +1,31 @@
+"""The incident's change is stopped at validation: nothing live changes."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+
+from deploy_checks import current_release, load_summary, registry, release_named, served  # noqa: E402
+
+
+def test_v1_stays_live(host):
+    state = registry(host)
+    v1 = release_named(host, state, "v1")
+    assert current_release(host) == v1
+    assert state["current"] == state["known_good"] == v1
+    status, body = served(host)
+    assert status == "200" and body.startswith("lastgood demo release v1"), body
+
+
+def test_the_bad_release_is_invalid_with_its_finding(host):
+    state = registry(host)
+    invalid = [r for r in state["releases"].values() if r["status"] == "invalid"]
+    assert len(invalid) == 1, state["releases"]
+    assert "front.php does not exist" in invalid[0]["reason"]
+    assert "demo.conf:17: fastcgi_param" in invalid[0]["reason"]
+
+
+def test_v1_answered_every_request_throughout(host):
+    summary = load_summary(host, "incident")
+    assert summary["total"] > 50, summary
+    assert summary["failed"] == 0, summary

@@ -1,0 +1,35 @@
+"""A release that fails only at run time is caught by the probe and rolled
+back by the role itself."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+
+from deploy_checks import current_release, load_summary, registry, release_named, served  # noqa: E402
+
+
+def test_back_on_v1(host):
+    state = registry(host)
+    v1 = release_named(host, state, "v1")
+    assert current_release(host) == v1
+    assert state["current"] == state["known_good"] == v1
+    status, body = served(host)
+    assert status == "200" and body.startswith("lastgood demo release v1"), body
+
+
+def test_the_failing_release_is_bad(host):
+    state = registry(host)
+    bad = [r for r in state["releases"].values() if r["status"] == "bad"]
+    assert len(bad) == 1, state["releases"]
+    assert "Probe the release" in bad[0]["reason"]
+
+
+def test_failures_under_load_were_few_and_short(host):
+    summary = load_summary(host, "runtime-failure")
+    print("load during the runtime failure:", summary)
+    assert summary["failed"] > 0, summary
+    # The probe's fail_fast ends the bake at the first burst; the switch back
+    # follows at once. Generous bound: the bake time alone is 10 s.
+    assert summary["failure_window_s"] < 8, summary
+    assert summary["status_counts"].get("500", 0) == summary["failed"], summary

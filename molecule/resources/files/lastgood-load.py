@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Load on the host's own loopback while a deploy runs.
+
+Threads send one GET after another and record when each answered and how;
+when the stop file appears (or --max-seconds pass) a JSON summary is written:
+how many requests failed, when the first and the last failure were, and the
+longest run of failures. Standard library only; loopback only."""
+
+import argparse
+import http.client
+import json
+import os
+import threading
+import time
+
+
+def worker(args, stop, results, lock, started):
+    connection = None
+    while not stop.is_set():
+        begin = time.monotonic()
+        status = 0
+        try:
+            if connection is None:
+                connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+            connection.request("GET", args.path, headers={"Host": args.host})
+            response = connection.getresponse()
+            body = response.read(4096)
+            status = response.status
+            ok = status == 200 and (not args.expect or args.expect.encode() in body)
+        except (OSError, http.client.HTTPException):
+            ok = False
+            if connection is not None:
+                connection.close()
+            connection = None
+        end = time.monotonic()
+        with lock:
+            results.append((round(begin - started, 4), round(end - started, 4), status, ok))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--path", default="/")
+    parser.add_argument("--host", default="demo.test")
+    parser.add_argument("--expect", default="")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--stop-file", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--max-seconds", type=float, default=600)
+    args = parser.parse_args()
+
+    stop = threading.Event()
+    results = []
+    lock = threading.Lock()
+    started = time.monotonic()
+    wall_start = time.time()
+    threads = [threading.Thread(target=worker, args=(args, stop, results, lock, started), daemon=True)
+               for _ in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    while not os.path.exists(args.stop_file) and time.monotonic() - started < args.max_seconds:
+        time.sleep(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join(10)
+
+    results.sort()
+    failures = [entry for entry in results if not entry[3]]
+    longest = current = 0
+    for entry in results:
+        current = current + 1 if not entry[3] else 0
+        longest = max(longest, current)
+    statuses = {}
+    for entry in results:
+        statuses[str(entry[2])] = statuses.get(str(entry[2]), 0) + 1
+    summary = {
+        "started_at": wall_start,
+        "seconds": round(time.monotonic() - started, 3),
+        "total": len(results),
+        "failed": len(failures),
+        "status_counts": statuses,
+        "first_failure_s": failures[0][0] if failures else None,
+        "last_failure_s": failures[-1][1] if failures else None,
+        "failure_window_s": round(failures[-1][1] - failures[0][0], 3) if failures else 0,
+        "longest_failure_run": longest,
+    }
+    with open(args.out + ".tmp", "w") as handle:
+        json.dump(summary, handle, indent=2, sort_keys=True)
+    os.replace(args.out + ".tmp", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A candidate copy of a web server's configuration directory in which a
+staged release stands where the live one is, so that the server's own
+config test can judge the release before it is switched in. Nothing live is
+touched. Pure standard library."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+MAX_CONFIG_FILE = 4 * 1024 * 1024
+
+
+def _rewrite(text, replacements):
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return text
+
+
+def _live_prefix_replacements(path_map):
+    """(old, new) pairs for path_map, longest live prefix first, matching
+    whole components: ``/srv/a/current/`` and ``/srv/a/current`` at the end
+    of a word."""
+    pairs = []
+    for live in sorted(path_map, key=len, reverse=True):
+        candidate = path_map[live].rstrip("/")
+        live = live.rstrip("/")
+        pairs.append((live + "/", candidate + "/"))
+    return pairs
+
+
+def make_candidate(config_dir, path_map, parent=None):
+    """Copy ``config_dir`` into a new temporary directory and rewrite, in
+    every file of the copy, ``config_dir`` to the copy and each live prefix
+    of ``path_map`` to its candidate. Returns the copy's path; the caller
+    removes it."""
+    config_dir = config_dir.rstrip("/")
+    work = tempfile.mkdtemp(prefix="lastgood-candidate-", dir=parent)
+    copy = os.path.join(work, os.path.basename(config_dir))
+    try:
+        shutil.copytree(config_dir, copy, symlinks=True)
+        replacements = [(config_dir + "/", copy + "/")] + _live_prefix_replacements(path_map)
+        for directory, _dirs, files in os.walk(copy):
+            for name in files:
+                path = os.path.join(directory, name)
+                if os.path.islink(path):
+                    target = os.readlink(path)
+                    new_target = _rewrite(target, replacements)
+                    if new_target != target:
+                        os.unlink(path)
+                        os.symlink(new_target, path)
+                    continue
+                if os.path.getsize(path) > MAX_CONFIG_FILE:
+                    continue
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                if b"\0" in data:
+                    continue
+                text = data.decode("utf-8", "surrogateescape")
+                new_text = _rewrite(text, replacements)
+                if new_text != text:
+                    with open(path, "wb") as handle:
+                        handle.write(new_text.encode("utf-8", "surrogateescape"))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return copy
+
+
+def translate_back(text, copy, config_dir):
+    """Server output about the copy, in terms of the live directory."""
+    return text.replace(copy.rstrip("/") + "/", config_dir.rstrip("/") + "/").replace(copy, config_dir)

@@ -1,0 +1,136 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: config_test
+short_description: Run nginx's or Apache's own config test on a staged release before it goes live
+version_added: 0.1.0
+description:
+  - Copies the web server's configuration directory to a temporary directory, rewrites the copy so that the
+    live paths of O(path_map) point at their candidates (a staged release in place of C(current)), and runs the
+    server's own test on it, C(nginx -t -c <copy>/nginx.conf) or C(apache2ctl -t) with C(APACHE_CONFDIR=<copy>).
+  - The live configuration and the live release are not touched; the copy is removed afterwards.
+  - Output of the server is translated back to live paths.
+author:
+  - lastgood.webstack contributors (!UNKNOWN)
+options:
+  server:
+    description: Which web server.
+    type: str
+    required: true
+    choices: [nginx, apache]
+  path_map:
+    description:
+      - Maps a live path prefix to the prefix the candidate uses, for example the C(current) symlink of a site to a
+        staged release directory. Applied as text to every file of the copy.
+    type: dict
+    default: {}
+  config_dir:
+    description: The configuration directory to copy. Defaults to C(/etc/nginx) or C(/etc/apache2).
+    type: path
+  tmp_dir:
+    description: Where the temporary copy is made. Defaults to the system's temporary directory.
+    type: path
+attributes:
+  check_mode:
+    support: full
+    description: The test only reads the live configuration, so check mode runs it too.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to show.
+  platform:
+    support: full
+    platforms: posix
+    description: Needs the web server binary on the host.
+notes:
+  - Relative paths in the server's configuration are resolved inside the copy, absolute paths outside the
+    configuration directory stay live, as the server would read them once the release is switched in.
+seealso:
+  - module: lastgood.webstack.web_refs
+"""
+
+EXAMPLES = r"""
+- name: Test the configuration nginx would have with the staged release
+  lastgood.webstack.config_test:
+    server: nginx
+    path_map:
+      /srv/lastgood/shop/current: /srv/lastgood/shop/releases/20261124T1015
+"""
+
+RETURN = r"""
+rc:
+  description: Exit status of the server's test.
+  returned: always
+  type: int
+  sample: 0
+output:
+  description: What the server's test printed (stderr then stdout), with paths of the copy shown as live paths.
+  returned: always
+  type: str
+  sample: "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok"
+cmd:
+  description: The command that ran, on the copy.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import make_candidate, translate_back
+
+DEFAULT_DIRS = {"nginx": "/etc/nginx", "apache": "/etc/apache2"}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            server=dict(type="str", required=True, choices=["nginx", "apache"]),
+            path_map=dict(type="dict", default={}),
+            config_dir=dict(type="path"),
+            tmp_dir=dict(type="path"),
+        ),
+        supports_check_mode=True,
+    )
+    server = module.params["server"]
+    config_dir = (module.params["config_dir"] or DEFAULT_DIRS[server]).rstrip("/")
+    path_map = {}
+    for live, candidate in module.params["path_map"].items():
+        if not str(live).startswith("/") or not isinstance(candidate, str) or not candidate.startswith("/"):
+            module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
+        path_map[str(live)] = candidate
+    if not os.path.isdir(config_dir):
+        module.fail_json(msg="config_dir %s is not a directory" % config_dir)
+    binary = module.get_bin_path("nginx" if server == "nginx" else "apache2ctl", required=True,
+                                 opt_dirs=["/usr/sbin", "/usr/local/sbin"])
+    try:
+        copy = make_candidate(config_dir, path_map, module.params["tmp_dir"])
+    except OSError as error:
+        module.fail_json(msg="cannot copy %s for the test: %s: %s" % (config_dir, error.filename, error.strerror))
+    try:
+        environ = {"LC_ALL": "C"}
+        if server == "nginx":
+            cmd = [binary, "-t", "-q", "-c", os.path.join(copy, "nginx.conf")]
+        else:
+            cmd = [binary, "-t"]
+            environ["APACHE_CONFDIR"] = copy
+        rc, out, err = module.run_command(cmd, environ_update=environ)
+    finally:
+        shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
+    output = translate_back((err or "") + (out or ""), copy, config_dir).strip()
+    result = dict(changed=False, rc=rc, output=output, cmd=cmd)
+    if rc != 0:
+        module.fail_json(msg="%s refuses the candidate configuration: %s" % (server, output or "exit %d" % rc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
