@@ -10,6 +10,8 @@ Rows, each run alternating with its counterpart (A B A B):
   in-process    validate() from module_utils/_web_refs.py   vs crossplane.parse()
   subprocess    the web_refs module as Ansible runs it      vs the crossplane CLI
                 (both include Python start-up and writing their JSON output)
+  start-up only the same two commands on a one-line config: what the
+                subprocess rows cost before any config is read
 
 The ratio is crossplane's median / web_refs' median: above 1 means web_refs
 is faster. Afterwards a copy of the tree with missing paths injected shows
@@ -358,6 +360,10 @@ def bench(base, runs, missing):
         len(result.files_parsed), references, counts["error"], counts["warning"], counts["info"],
         len(result.report.php_entrypoints)))
     print("crossplane: status %s, %d files, %d server blocks" % (payload["status"], len(payload["config"]), servers))
+    files_read = len(result.files_parsed)
+    # Nothing of these runs stays alive during the timing: a larger heap
+    # makes every garbage collection slower, for both contenders.
+    del result, payload
 
     in_process = _timing.alternate([
         ("web_refs validate()", lambda: timed(lambda: web_refs_in_process(config))),
@@ -375,12 +381,24 @@ def bench(base, runs, missing):
         ("crossplane parse (CLI)", lambda: run_crossplane_cli(cli_argv)[0]),
     ], runs)
 
+    # What the subprocess rows spend before reading any config: both on a
+    # one-line config (interpreter, imports; AnsibleModule for the module).
+    tiny = os.path.join(base, "tiny", "nginx.conf")
+    _write(tiny, "events {}\n")
+    tiny_module, tiny_cli = module_command(os.path.dirname(tiny), tiny), crossplane_command(tiny)
+    startup_times = _timing.alternate([
+        ("web_refs module, 1-line config", lambda: run_module(tiny_module)[0]),
+        ("crossplane parse (CLI), 1-line config", lambda: run_crossplane_cli(tiny_cli)[0]),
+    ], runs)
+
     rows = []
     results = {}
     ratios = {}
     for label, times, (ours, theirs) in (
             ("in-process", in_process, ("web_refs validate()", "crossplane.parse()")),
-            ("subprocess", subprocess_times, ("web_refs module", "crossplane parse (CLI)"))):
+            ("subprocess", subprocess_times, ("web_refs module", "crossplane parse (CLI)")),
+            ("start-up only", startup_times,
+             ("web_refs module, 1-line config", "crossplane parse (CLI), 1-line config"))):
         for name in (ours, theirs):
             stats = _timing.summary(times[name])
             results[name] = stats
@@ -403,7 +421,7 @@ def bench(base, runs, missing):
                   demo["crossplane_status"], demo["crossplane_errors"]))
 
     path = _timing.save("web_refs", {
-        "tree": {"files": FILES, "servers": FILES * SERVERS_PER_FILE, "files_read": len(result.files_parsed),
+        "tree": {"files": FILES, "servers": FILES * SERVERS_PER_FILE, "files_read": files_read,
                  "references": references, "counts": counts},
         "runs": runs,
         "results": results,
