@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """web_refs (parse and check) against crossplane (parse only) on one
 generated nginx tree: nginx.conf includes sites/*.conf, 200 files of 10
 server blocks each (2,000 servers). Every path the tree refers to exists
