@@ -16,7 +16,7 @@ The ratio is crossplane's median / web_refs' median: above 1 means web_refs
 is faster. Afterwards a copy of the tree with missing paths injected shows
 what web_refs finds and crossplane cannot.
 
-    benchmarks/bench_web_refs.py [--quick] [--runs N] [--keep DIR]
+    python benchmarks/bench_web_refs.py [--quick] [--runs N] [--keep DIR]
 """
 
 import argparse
