@@ -2,12 +2,14 @@
 SHELL := /bin/bash
 SCENARIOS := $(patsubst molecule/%/molecule.yml,molecule\:%,$(wildcard molecule/*/molecule.yml))
 
-.PHONY: demo test setup unit sanity lint changelog molecule demo-clean build
+.PHONY: demo test setup unit sanity lint changelog molecule demo-clean build bench
 
 demo:
 	hack/demo.sh
 test:
 	hack/test.sh
+bench:
+	hack/bench.sh
 setup:
 	hack/setup.sh
 unit sanity lint changelog:

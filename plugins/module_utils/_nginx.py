@@ -214,6 +214,13 @@ def read_text(path):
     return data.decode("utf-8", "surrogateescape")
 
 
+def _copy_tree(block):
+    """A copy of a parsed block, as parse() returned it."""
+    return [Directive(directive.name, list(directive.args), directive.file, directive.line,
+                      None if directive.block is None else _copy_tree(directive.block))
+            for directive in block]
+
+
 class IncludeResult:
     """What one include directive did: the pattern as written and as nginx
     resolves it (``path``), where it was looked for (``checked``), the files
@@ -260,8 +267,21 @@ class Loader:
         return os.path.normpath(path) if "/." in path or "//" in path else path
 
     def _parse_file(self, path):
-        text = read_text(path)
-        tree = parse(text, path)
+        # A file included many times (fastcgi_params in every PHP location)
+        # is parsed at most twice per load: the first tree is handed out as
+        # it is; from the second inclusion on, each one gets a copy of a
+        # pristine tree kept aside, since expanding includes changes the
+        # directives in place and the checkers tell them apart by identity.
+        pristine = self._parsed.get(path)
+        if pristine is None:
+            tree = parse(read_text(path), path)
+            if path in self._parsed:
+                self._parsed[path] = tree
+                tree = _copy_tree(tree)
+            else:
+                self._parsed[path] = None
+        else:
+            tree = _copy_tree(pristine)
         self.files_parsed.append(path)
         return tree
 
