@@ -199,6 +199,7 @@ counts:
   sample: {error: 0, warning: 1, info: 2}
 """
 
+import gc
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -226,6 +227,10 @@ def apache_version(module):
 
 
 def main():
+    # A short-lived process that builds many small objects and frees almost
+    # none: the cyclic collector only costs time here (a third of the run on
+    # large configs).
+    gc.disable()
     module = AnsibleModule(
         argument_spec=dict(
             server=dict(type="str", required=True, choices=["nginx", "apache"]),
