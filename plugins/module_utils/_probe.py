@@ -117,6 +117,16 @@ class Probe:
             return number
 
     def _one(self, connections, target):
+        reused = target.url in connections
+        answer = self._attempt(connections, target)
+        if answer[0] == 0 and reused and answer[4]:
+            # The server closed a kept-alive connection before answering (a
+            # graceful reload does): resend once on a new connection, as
+            # HTTP clients do for idempotent requests.
+            answer = self._attempt(connections, target)
+        return answer[:4]
+
+    def _attempt(self, connections, target):
         connection = connections.get(target.url)
         if connection is None:
             connection = connections[target.url] = self._connect(target)
@@ -135,13 +145,14 @@ class Probe:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             connections.pop(target.url, None)
-            return 0, False, "no answer: %s" % (str(error) or error.__class__.__name__), b""
+            closed = isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+            return 0, False, "no answer: %s" % (str(error) or error.__class__.__name__), b"", closed
         ok = status in self.expect_status
         if ok and self.expect_body is not None:
             ok = self.expect_body.search(body.decode("utf-8", "replace")) is not None
             if not ok:
                 reason += ", body does not match expect_body"
-        return status, ok, reason, body
+        return status, ok, reason, body, False
 
     def _worker(self, offset):
         connections = {}

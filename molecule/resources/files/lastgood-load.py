@@ -16,25 +16,40 @@ import time
 
 def worker(args, stop, results, lock, started):
     connection = None
+    served = 0
     while not stop.is_set():
         begin = time.monotonic()
         status = 0
-        try:
-            if connection is None:
-                connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
-            connection.request("GET", args.path, headers={"Host": args.host})
-            response = connection.getresponse()
-            body = response.read(4096)
-            status = response.status
-            ok = status == 200 and (not args.expect or args.expect.encode() in body)
-        except (OSError, http.client.HTTPException):
-            ok = False
-            if connection is not None:
-                connection.close()
-            connection = None
+        retried = False
+        for attempt in (1, 2):
+            try:
+                if connection is None:
+                    connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+                    served = 0
+                connection.request("GET", args.path, headers={"Host": args.host})
+                response = connection.getresponse()
+                body = response.read(4096)
+                status = response.status
+                served += 1
+                ok = status == 200 and (not args.expect or args.expect.encode() in body)
+                break
+            except (OSError, http.client.HTTPException) as error:
+                ok = False
+                stale = served > 0 and isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError,
+                                                          BrokenPipeError))
+                if connection is not None:
+                    connection.close()
+                connection = None
+                # A kept-alive connection the server closed (a graceful
+                # reload does) before answering: browsers and HTTP clients
+                # resend such an idempotent request once on a new
+                # connection (RFC 9112, 9.3.1). Counted apart.
+                if not (stale and attempt == 1):
+                    break
+                retried = True
         end = time.monotonic()
         with lock:
-            results.append((round(begin - started, 4), round(end - started, 4), status, ok))
+            results.append((round(begin - started, 4), round(end - started, 4), status, ok, retried))
 
 
 def main():
@@ -83,6 +98,7 @@ def main():
         "last_failure_s": failures[-1][1] if failures else None,
         "failure_window_s": round(failures[-1][1] - failures[0][0], 3) if failures else 0,
         "longest_failure_run": longest,
+        "stale_keepalive_retries": sum(1 for entry in results if entry[4]),
     }
     with open(args.out + ".tmp", "w") as handle:
         json.dump(summary, handle, indent=2, sort_keys=True)

@@ -27,6 +27,7 @@ class Behaviour:
         self.body = b"lastgood demo release v1"
         self.delay = 0.0
         self.fail_after = None   # requests answered 200 before switching to 500
+        self.drop_keepalive = False  # close each connection after answering, without saying so
         self.count = 0
         self.hosts = []
         self.lock = threading.Lock()
@@ -53,6 +54,8 @@ def server():
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            if behaviour.drop_keepalive:
+                self.close_connection = True
 
         def log_message(self, *args):
             pass
@@ -132,6 +135,14 @@ def test_unexpected_status_timeouts_and_refused_connections_are_failures(server)
     summary = Probe(["http://127.0.0.1:%d/" % closed_port()], requests=3, fail_fast=0).run()
     assert summary["status_counts"] == {"no_answer": 3}
     assert summary["failure_samples"][0]["reason"].startswith("no answer:")
+
+
+def test_kept_alive_connection_closed_by_the_server_is_retried_once(server):
+    # As nginx's graceful reload does to idle kept-alive connections.
+    server.drop_keepalive = True
+    summary = Probe([server.url], requests=10, concurrency=1, fail_fast=0).run()
+    assert summary["errors"] == 0, summary
+    assert server.count == 10
 
 
 def test_several_urls_in_turn(server):
