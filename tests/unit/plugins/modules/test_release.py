@@ -263,3 +263,19 @@ def test_an_expired_lease_holds_nothing(env):
     call(state="leased", lock_owner="deploy A", lease_seconds=0)
     time.sleep(0.05)
     assert call(release_id="v1", state="live")["current"] == "v1"
+
+
+def test_switch_runs_the_reload_command_only_when_it_switched(env, tmp_path):
+    base, source, call = env
+    marker = tmp_path / "reloads"
+    reload_command = ["/bin/sh", "-c", "echo reloaded >> %s" % marker]
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(release_id="v1", state="live", reload_command=reload_command)
+    assert result["reload"]["rc"] == 0 and result["switch_ms"] >= 0
+    assert not call(release_id="v1", state="live", reload_command=reload_command)["changed"]
+    assert marker.read_text() == "reloaded\n"
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    result = call(expect_ok=False, release_id="v2", state="live",
+                  reload_command=["/bin/sh", "-c", "echo 'nginx: [emerg] bad' >&2; exit 1"])
+    assert result["msg"] == "switched shop to v2, but the reload failed (exit 1): nginx: [emerg] bad"
+    assert result["current"] == "v2"
