@@ -317,7 +317,7 @@ def missing_demo(base, config, count):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--quick", action="store_true", help="5 runs of each instead of 15")
     parser.add_argument("--runs", type=int, help="runs of each contender")
     parser.add_argument("--missing", type=int, default=20, help="missing paths to inject afterwards (0: none)")

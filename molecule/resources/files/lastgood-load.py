@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Load on the host's own loopback while a deploy runs.
 
 Threads send one GET after another and record when each answered and how;
@@ -70,7 +69,7 @@ def main():
     started = time.monotonic()
     wall_start = time.time()
     threads = [threading.Thread(target=worker, args=(args, stop, results, lock, started), daemon=True)
-               for _ in range(args.threads)]
+               for dummy in range(args.threads)]
     for thread in threads:
         thread.start()
     while not os.path.exists(args.stop_file) and time.monotonic() - started < args.max_seconds:
