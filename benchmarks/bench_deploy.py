@@ -12,7 +12,10 @@ Printed per cycle and as median/min/max:
                   switch back -> last failed request (the reload taking effect)
                   failed requests in all
 The switch times come from the registry (live_at of each release), the
-failures from the load generator's clock, both on the host.
+failures from the load generator's clock, both on the host. With nginx's
+$realpath_root the symlink flip takes effect at once, before the reload and
+before the registry write, so the first and last failures can come a
+millisecond before the recorded switch.
 
     python benchmarks/bench_deploy.py [--quick] [--cycles N] [--keep]
 """
