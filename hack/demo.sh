@@ -58,15 +58,36 @@ all:
         prod1: {ansible_host: lastgood-demo-prod1}
 YAML
 
-say "placing release v1 of the site 'demo' by hand (the deploy role will do this)"
-ansible-playbook -i "$inventory" "$LASTGOOD_ROOT/hack/demo/place-release.yml" \
-  -e release_id=v1 -e "release_src=$LASTGOOD_ROOT/molecule/resources/releases/demo-v1"
+releases="$LASTGOOD_ROOT/molecule/resources/releases"
+served() {
+  for name in "${hosts[@]}"; do
+    answer=$(podman exec "lastgood-demo-$name" curl -sS -H 'Host: demo.test' -w ' [HTTP %{http_code}]' \
+      http://127.0.0.1/ 2>&1 | tr '\n' ' ')
+    printf '  %-9s serves: %s\n' "$name" "$answer"
+  done
+}
+deploy() {
+  ansible-playbook -i "$inventory" "$LASTGOOD_ROOT/hack/demo/deploy.yml" -e "lastgood_release_src=$1" \
+    >"$demo_dir/last-deploy.log" 2>&1 || { tail -n 30 "$demo_dir/last-deploy.log"; exit 1; }
+  grep -o 'OUTCOME .*' "$demo_dir/last-deploy.log" | sed -e 's/^OUTCOME /  /' -e 's/"$//' -e 's/\\n/ /g'
+  served
+}
 
 say "ansible-playbook lastgood.webstack.site: prepare every host for the site 'demo'"
-ansible-playbook -i "$inventory" lastgood.webstack.site
+ansible-playbook -i "$inventory" lastgood.webstack.site >"$demo_dir/site.log" 2>&1 || {
+  tail -n 30 "$demo_dir/site.log"; exit 1; }
+grep -A3 'PLAY RECAP' "$demo_dir/site.log"
 
-say "what each host serves on its own loopback"
-for name in "${hosts[@]}"; do
-  answer=$(podman exec "lastgood-demo-$name" curl -sS -w ' [HTTP %{http_code}]' http://127.0.0.1/ 2>&1 | tr '\n' ' ')
-  printf '%-9s %s\n' "$name" "$answer"
-done
+say "deploy v1 (role lastgood.webstack.deploy: stage, validate, switch, probe)"
+deploy "$releases/demo-v1"
+
+say "deploy v2, a good release"
+deploy "$releases/demo-v2"
+
+say "deploy the incident's change: SCRIPT_FILENAME names a PHP file the release does not have"
+deploy "$releases/demo-v2-missing-script"
+
+say "deploy a release that passes every static check and dies with a PHP fatal error"
+deploy "$releases/demo-v2-fatal"
+
+say "done: logs in $demo_dir; 'hack/demo.sh clean' removes the hosts"
