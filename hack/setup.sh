@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make this machine ready to run the collection against local test hosts:
-# Debian packages (podman, runc, debootstrap), the Python venv with pinned
+# Debian packages (podman, runc, debootstrap, the PHP CLI for php -l), the Python venv with pinned
 # tools, the collection link and the test image. Each step is skipped when
 # already done, so running it again costs a few seconds.
 set -euo pipefail
@@ -9,7 +9,7 @@ set -euo pipefail
 
 step() { printf '==> %s\n' "$*"; }
 
-host_packages=(podman runc catatonit conmon debootstrap make curl git rsync shellcheck python3-venv)
+host_packages=(podman runc catatonit conmon debootstrap make curl git rsync shellcheck python3-venv php8.2-cli)
 missing=()
 for package in "${host_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

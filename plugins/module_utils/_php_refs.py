@@ -1,0 +1,488 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Static resolution of PHP's include and require statements.
+
+Each scanned file is tokenized once. Expressions made of string literals,
+concatenation, parentheses, ``__DIR__``, ``__FILE__``, ``dirname()``,
+``DIRECTORY_SEPARATOR`` and constants from ``define()``/``const`` are
+evaluated; anything else is left unresolved and never guessed. Pure
+standard library."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+
+from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer import (
+    NAME,
+    NUMBER,
+    OP,
+    STRING,
+    scan_statements,
+)
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import FileSystem, PathMap, describe_missing
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+STATEMENTS = ("include", "include_once", "require", "require_once")
+GUARDS = ("file_exists", "is_file", "is_readable", "stream_resolve_include_path")
+_GUARD_WINDOW = 4000         # characters before a statement in which a guard counts
+_ENDS = frozenset((";", ",", "or", "and", "xor", "||", "&&", "?", ":", "??", "]", "}", "=>"))
+MAX_FILE_BYTES = 16 * 1024 * 1024
+UNRESOLVED = object()
+
+
+class Unresolved(Exception):
+    """The expression cannot be known statically; ``tail`` is its literal end."""
+
+    def __init__(self, tail=None):
+        super().__init__(tail)
+        self.tail = tail
+
+
+class Statement:
+    __slots__ = ("file", "line", "statement", "expression", "tokens", "silenced", "guard_texts")
+
+    def __init__(self, file, line, statement, expression, tokens, silenced, guard_texts):
+        self.file = file
+        self.line = line
+        self.statement = statement
+        self.expression = expression
+        self.tokens = tokens
+        self.silenced = silenced
+        self.guard_texts = guard_texts
+
+
+class Definition:
+    __slots__ = ("file", "position", "tokens")
+
+    def __init__(self, file, position, tokens):
+        self.file = file
+        self.position = position
+        self.tokens = tokens
+
+
+def _text(source, tokens):
+    if not tokens:
+        return ""
+    return source[tokens[0].start:tokens[-1].end]
+
+
+def _normal(text):
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _expression_end(tokens, index):
+    """Index just past the expression starting at ``index``: it ends at
+    depth 0 on ``;``, ``,``, a logical operator, or a bracket it did not open."""
+    depth = 0
+    length = len(tokens)
+    while index < length:
+        token = tokens[index]
+        value = token.value
+        if token.kind == OP:
+            if value in ("(", "["):
+                depth += 1
+            elif value in (")", "]"):
+                if depth == 0:
+                    return index
+                depth -= 1
+            elif depth == 0 and value in _ENDS:
+                return index
+        elif token.kind == NAME and depth == 0 and value.lower() in ("or", "and", "xor"):
+            return index
+        index += 1
+    return index
+
+
+def _call_argument(tokens, index):
+    """Tokens of the first argument of a call whose '(' is at ``index``."""
+    depth = 0
+    start = index + 1
+    for position in range(index, len(tokens)):
+        token = tokens[position]
+        if token.kind != OP:
+            continue
+        if token.value in ("(", "["):
+            depth += 1
+        elif token.value in (")", "]"):
+            depth -= 1
+            if depth == 0:
+                return tokens[start:position]
+        elif token.value == "," and depth == 1:
+            return tokens[start:position]
+    return tokens[start:]
+
+
+def scan_source(path, source):
+    """Statements and constant definitions of one file."""
+    statements = []
+    definitions = []
+    guards = []       # (offset, normalized argument text)
+    for hit in scan_statements(source):
+        tokens = hit.tokens
+        word = hit.word
+        if word in STATEMENTS:
+            end = _expression_end(tokens, 1)
+            expression_tokens = tokens[1:end]
+            before = source[:hit.start].rstrip()
+            silenced = before.endswith("@")
+            window = [text for offset, text in guards if offset >= hit.start - _GUARD_WINDOW]
+            statements.append(Statement(path, hit.line, word, _text(source, expression_tokens),
+                                        expression_tokens, silenced, window))
+        elif len(tokens) < 2 or tokens[1].value != "(":
+            if word == "const" and not hit.in_class and len(tokens) > 3 and tokens[1].kind == NAME \
+                    and tokens[2].value == "=":
+                value_end = _expression_end(tokens, 3)
+                definitions.append((tokens[1].value, Definition(path, hit.start, tokens[3:value_end])))
+        elif word in GUARDS:
+            guards.append((hit.start, _normal(_text(source, _call_argument(tokens, 1)))))
+        elif word == "define":
+            name_tokens = _call_argument(tokens, 1)
+            if len(name_tokens) == 1 and name_tokens[0].kind == STRING:
+                value_start = 2 + len(name_tokens) + 1
+                value_end = _expression_end(tokens, value_start)
+                definitions.append((name_tokens[0].value, Definition(path, hit.start, tokens[value_start:value_end])))
+    return statements, definitions
+
+
+class Evaluator:
+    """Evaluates expression tokens in the context of one file."""
+
+    def __init__(self, constants):
+        self.constants = constants
+
+    def evaluate(self, tokens, file):
+        value, index = self._concat(tokens, 0, file)
+        if index != len(tokens):
+            raise Unresolved(_literal_tail(tokens))
+        return value
+
+    def _concat(self, tokens, index, file):
+        value, index = self._term(tokens, index, file)
+        while index < len(tokens) and tokens[index].kind == OP and tokens[index].value == ".":
+            try:
+                right, index = self._term(tokens, index + 1, file)
+            except Unresolved:
+                raise Unresolved(_literal_tail(tokens))
+            value += right
+        return value, index
+
+    def _term(self, tokens, index, file):
+        if index >= len(tokens):
+            raise Unresolved()
+        token = tokens[index]
+        if token.kind == STRING:
+            if not token.literal:
+                raise Unresolved(_literal_tail(tokens))
+            return token.value, index + 1
+        if token.kind == OP and token.value == "(":
+            value, index = self._concat(tokens, index + 1, file)
+            if index >= len(tokens) or tokens[index].value != ")":
+                raise Unresolved(_literal_tail(tokens))
+            return value, index + 1
+        if token.kind == OP and token.value == "@":
+            return self._term(tokens, index + 1, file)
+        if token.kind == NAME:
+            name = token.value.lstrip("\\")
+            upper = name.upper()
+            if upper == "__DIR__":
+                return os.path.dirname(file), index + 1
+            if upper == "__FILE__":
+                return file, index + 1
+            if upper == "DIRECTORY_SEPARATOR":
+                return "/", index + 1
+            if name.lower() == "dirname" and index + 1 < len(tokens) and tokens[index + 1].value == "(":
+                return self._dirname(tokens, index + 1, file)
+            if index + 1 < len(tokens) and tokens[index + 1].value in ("(", "::"):
+                raise Unresolved(_literal_tail(tokens))
+            value = self.constants(name, file)
+            if value is UNRESOLVED:
+                raise Unresolved(_literal_tail(tokens))
+            return value, index + 1
+        raise Unresolved(_literal_tail(tokens))
+
+    def _dirname(self, tokens, index, file):
+        value, position = self._concat(tokens, index + 1, file)
+        levels = 1
+        if position < len(tokens) and tokens[position].value == ",":
+            if position + 1 < len(tokens) and tokens[position + 1].kind == NUMBER:
+                levels = int(tokens[position + 1].value.replace("_", ""))
+                position += 2
+            else:
+                raise Unresolved(_literal_tail(tokens))
+        if position >= len(tokens) or tokens[position].value != ")":
+            raise Unresolved(_literal_tail(tokens))
+        for dummy in range(levels):
+            value = os.path.dirname(value.rstrip("/")) if value not in ("/", "") else value
+            value = value or "."
+        return value, position + 1
+
+
+def _literal_tail(tokens):
+    """The literal string the expression ends with, when it does."""
+    if tokens and tokens[-1].kind == STRING and tokens[-1].literal and "/" in tokens[-1].value:
+        return tokens[-1].value
+    if len(tokens) >= 2 and tokens[-1].value == ")" and tokens[-2].kind == STRING and tokens[-2].literal \
+            and "/" in tokens[-2].value:
+        return tokens[-2].value
+    return None
+
+
+class Constants:
+    """Constants from outside and from the scanned code. One value known
+    everywhere when every definition agrees; otherwise a file sees the value
+    it defines itself before the use, else the constant is unresolved."""
+
+    def __init__(self, given, definitions):
+        self.given = dict(given or {})
+        self.definitions = {}
+        for name, definition in definitions:
+            self.definitions.setdefault(name, []).append(definition)
+        self._values = {}
+        self._evaluating = set()
+        self.evaluator = Evaluator(self.lookup)
+
+    def _value_of(self, definition, name):
+        key = (name, definition.file, definition.position)
+        if key in self._values:
+            return self._values[key]
+        if key in self._evaluating:
+            return UNRESOLVED
+        self._evaluating.add(key)
+        try:
+            value = self.evaluator.evaluate(definition.tokens, definition.file)
+        except Unresolved:
+            value = UNRESOLVED
+        finally:
+            self._evaluating.discard(key)
+        self._values[key] = value
+        return value
+
+    def lookup(self, name, file):
+        if name in self.given:
+            return str(self.given[name])
+        definitions = self.definitions.get(name)
+        if not definitions:
+            return UNRESOLVED
+        values = {self._value_of(definition, name) for definition in definitions}
+        if len(values) == 1:
+            return values.pop()
+        local = [definition for definition in definitions if definition.file == file]
+        if local:
+            return self._value_of(local[0], name)
+        return UNRESOLVED
+
+
+def find_php_files(paths, path_map, exclude=()):
+    """``(live path, checked path)`` of every PHP file under ``paths``;
+    symlinked folders followed once, loops skipped."""
+    found = []
+    seen_dirs = set()
+    problems = []
+    for live in paths:
+        checked = path_map.apply(live)
+        if os.path.isfile(checked):
+            found.append((live, checked))
+            continue
+        if not os.path.isdir(checked):
+            problems.append("%s %s" % (live, describe_missing(checked)))
+            continue
+        for directory, dirs, files in os.walk(checked, followlinks=True):
+            real = os.path.realpath(directory)
+            if real in seen_dirs:
+                dirs[:] = []
+                continue
+            seen_dirs.add(real)
+            dirs.sort()
+            live_dir = path_map.unapply(directory)
+            dirs[:] = [name for name in dirs if not _excluded(os.path.join(live_dir, name), exclude)]
+            for name in sorted(files):
+                if name.endswith(".php"):
+                    live_path = os.path.join(live_dir, name)
+                    if not _excluded(live_path, exclude):
+                        found.append((live_path, os.path.join(directory, name)))
+    return found, problems
+
+
+def _excluded(path, patterns):
+    return any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
+
+
+def read_source(path):
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    return data[:MAX_FILE_BYTES].decode("utf-8", "surrogateescape")
+
+
+class Result:
+    def __init__(self):
+        self.findings = []
+        self.files_scanned = 0
+        self.includes_total = 0
+        self.includes_resolved = 0
+        self.unresolved = 0
+        self.problems = []
+
+    def finding(self, severity, statement, path, message):
+        self.findings.append({
+            "severity": severity,
+            "file": statement.file,
+            "line": statement.line,
+            "statement": statement.statement,
+            "expression": statement.expression,
+            "path": path,
+            "message": message,
+        })
+
+
+def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=()):
+    """Resolve every include/require in the PHP files under ``paths``."""
+    path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+    fs = FileSystem()
+    result = Result()
+    files, result.problems = find_php_files(paths, path_map, exclude)
+    result.files_scanned = len(files)
+    all_statements = []
+    all_definitions = []
+    for live, checked in files:
+        try:
+            source = read_source(checked)
+        except OSError as error:
+            result.problems.append("%s cannot be read: %s" % (live, error.strerror))
+            continue
+        statements, definitions = scan_source(live, source)
+        all_statements.extend(statements)
+        all_definitions.extend(definitions)
+    known = Constants(constants, all_definitions)
+    tails = _TailIndex(files, include_path, path_map)
+    for statement in all_statements:
+        result.includes_total += 1
+        _resolve(statement, known, include_path, path_map, fs, tails, result)
+    return result
+
+
+class _TailIndex:
+    """Answers whether any scanned or include_path file ends with a tail."""
+
+    def __init__(self, files, include_path, path_map):
+        self.files = [live for live, _checked in files]
+        self.include_path = [entry for entry in include_path if entry.startswith("/")]
+        self.path_map = path_map
+        self._extra = None
+
+    def exists(self, tail):
+        tail = "/" + tail.lstrip("/")
+        if any(path.endswith(tail) for path in self.files):
+            return True
+        if self._extra is None:
+            self._extra = []
+            for entry in self.include_path:
+                found, dummy = find_php_files([entry], self.path_map)
+                self._extra.extend(live for live, _checked in found)
+        return any(path.endswith(tail) for path in self._extra)
+
+
+def _candidates(path, statement, include_path):
+    """Where PHP looks for ``path`` included from ``statement.file``."""
+    if path.startswith("/"):
+        return [os.path.normpath(path)]
+    including_dir = os.path.dirname(statement.file)
+    if path.startswith("./") or path.startswith("../"):
+        # Relative to the executing script's directory, which is not known
+        # statically; the including file's directory is the usual case.
+        return [os.path.normpath(os.path.join(including_dir, path))]
+    candidates = []
+    for entry in include_path:
+        base = including_dir if entry == "." else entry
+        candidates.append(os.path.normpath(os.path.join(base, path)))
+    candidates.append(os.path.normpath(os.path.join(including_dir, path)))
+    return candidates
+
+
+def _resolve(statement, constants, include_path, path_map, fs, tails, result):
+    if not statement.tokens:
+        return
+    try:
+        path = constants.evaluator.evaluate(statement.tokens, statement.file)
+    except Unresolved as unresolved:
+        result.unresolved += 1
+        tail = unresolved.tail
+        if tail and statement.statement.startswith("require") and not tails.exists(tail) \
+                and not _guarded(statement):
+            result.finding(ERROR, statement, tail, "%s: no scanned file and nothing in include_path ends with %s"
+                           % (statement.expression, tail))
+            return
+        result.finding(INFO, statement, tail, "%s cannot be resolved statically" % statement.expression)
+        return
+    result.includes_resolved += 1
+    candidates = _candidates(path, statement, include_path)
+    for candidate in candidates:
+        if fs.is_file(path_map.apply(candidate)):
+            return
+    missing = candidates[0] if path.startswith("/") or path.startswith(".") else candidates[-1]
+    checked = path_map.apply(missing)
+    message = "%s %s" % (missing, describe_missing(checked))
+    if checked != missing:
+        message += " (looked for at %s)" % checked
+    if len(candidates) > 1:
+        message += " (nor in include_path)"
+    if _guarded(statement):
+        result.finding(INFO, statement, missing, message + "; guarded, PHP goes on")
+    elif statement.statement.startswith("require"):
+        result.finding(ERROR, statement, missing, message)
+    else:
+        result.finding(WARNING, statement, missing, message + "; include only warns")
+
+
+def _guarded(statement):
+    if statement.silenced:
+        return True
+    text = _normal(statement.expression)
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    return any(guard == text or guard.strip("()") == text for guard in statement.guard_texts)
+
+
+_INI_SETTING = re.compile(
+    r"^\s*(?:php_(?:admin_)?value\[\s*(auto_prepend_file|auto_append_file)\s*\]|(auto_prepend_file|auto_append_file))"
+    r"\s*=\s*(.*?)\s*$")
+
+
+def ini_references(path, text):
+    """``(line, setting, value)`` of auto_prepend/append settings in a
+    php.ini or PHP-FPM pool file."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in ";#[" and not stripped.startswith("php_"):
+            continue
+        match = _INI_SETTING.match(line)
+        if match:
+            value = match.group(3).split(";", 1)[0].strip().strip('"').strip("'")
+            if value and value.lower() not in ("none", "null", "off"):
+                found.append((number, match.group(1) or match.group(2), value))
+    return found
+
+
+def check_ini_files(ini_files, path_map, result):
+    fs = FileSystem()
+    for live in ini_files:
+        checked = path_map.apply(live)
+        try:
+            text = read_source(checked)
+        except OSError as error:
+            result.problems.append("ini file %s cannot be read: %s" % (live, error.strerror))
+            continue
+        for line, setting, value in ini_references(live, text):
+            target = path_map.apply(value)
+            if fs.is_file(target):
+                continue
+            message = "%s %s %s" % (setting, value, describe_missing(target))
+            if target != value:
+                message += " (looked for at %s)" % target
+            result.findings.append({"severity": ERROR, "file": live, "line": line, "statement": setting,
+                                    "expression": value, "path": value, "message": message})

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: php_refs
+short_description: Follow include and require through PHP code and report every missing target
+version_added: 0.1.0
+description:
+  - Scans PHP files statically, in one pass and without running PHP, and resolves each C(include), C(include_once),
+    C(require) and C(require_once) the way PHP would, reporting every target that does not exist at its file and line.
+  - Finds what C(php -l) cannot, such as C(require_once ABSPATH . WPINC . '/class-wp-locale.phpp').
+  - Expressions of string literals, concatenation, parentheses, C(__DIR__), C(__FILE__), C(dirname()),
+    C(DIRECTORY_SEPARATOR) and constants from C(define()) and C(const) are evaluated; anything else is reported as
+    unresolved (info), never guessed.
+  - A missing C(require) target is an error, a missing C(include) target a warning; a statement guarded by
+    C(file_exists()), C(is_file()) or C(is_readable()) of the same expression, or silenced with C(@), is info.
+  - When only the literal end of a C(require) path is known (C($IP . '/includes/Setup.php')) and no scanned file and
+    nothing in the include_path ends with it, that is an error.
+author:
+  - lastgood.webstack contributors (!UNKNOWN)
+options:
+  paths:
+    description: PHP files and directories; directories are scanned recursively for C(*.php), symlinked folders once.
+    type: list
+    elements: path
+    required: true
+  include_path:
+    description:
+      - PHP's include_path for bare relative paths. By default the host's own (C(php -r 'echo get_include_path();'))
+        when PHP is installed, else C(.) and C(/usr/share/php).
+    type: list
+    elements: str
+  constants:
+    description: Constants known from outside the code, added to those the code defines (and winning over them).
+    type: dict
+    default: {}
+  ini_files:
+    description:
+      - php.ini or PHP-FPM pool files whose C(auto_prepend_file) and C(auto_append_file) settings (also as
+        C(php_value[...]) and C(php_admin_value[...])) are checked too.
+    type: list
+    elements: path
+    default: []
+  path_map:
+    description:
+      - Maps a live path prefix to the prefix where its files really are (a staged release), as in
+        M(lastgood.webstack.web_refs). Paths are reported as live paths.
+    type: dict
+    default: {}
+  exclude:
+    description: Glob patterns of live paths to leave out of the scan.
+    type: list
+    elements: str
+    default: []
+  lint:
+    description: Also run C(php -l) on every scanned file, a few at a time in parallel; syntax errors are errors.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so check mode runs the same scan.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to show.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the managed host with its Python standard library alone (C(lint) needs the PHP CLI).
+notes:
+  - C(./) and C(../) paths are resolved against the including file's directory; PHP uses the executing script's,
+    which is the same for the usual front-controller layout.
+seealso:
+  - module: lastgood.webstack.web_refs
+"""
+
+EXAMPLES = r"""
+- name: Check a staged WordPress release as if it were live
+  lastgood.webstack.php_refs:
+    paths: [/srv/lastgood/blog/current/app]
+    path_map:
+      /srv/lastgood/blog/current: /srv/lastgood/blog/releases/20261124T1015
+    exclude: ["*/wp-content/upgrade/*"]
+
+- name: Check the application and its PHP-FPM pool's auto_prepend_file
+  lastgood.webstack.php_refs:
+    paths: [/var/www/app]
+    ini_files: [/etc/php/8.2/fpm/pool.d/app.conf]
+    constants:
+      APP_ROOT: /var/www/app/
+"""
+
+RETURN = r"""
+findings:
+  description: Missing or unresolved targets, in scan order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    severity:
+      description: C(error), C(warning) or C(info).
+      type: str
+    file:
+      description: The file the statement is in (live path).
+      type: str
+    line:
+      description: The statement's line.
+      type: int
+    statement:
+      description: C(require), C(require_once), C(include) or C(include_once) (or the ini setting).
+      type: str
+    expression:
+      description: The statement's expression as written.
+      type: str
+    path:
+      description: The resolved path, or the literal tail when the prefix could not be resolved.
+      type: str
+    message:
+      description: One line for a person.
+      type: str
+  sample:
+    - severity: error
+      file: /usr/share/wordpress/wp-settings.php
+      line: 120
+      statement: require
+      expression: "ABSPATH . WPINC . '/class-wp-locale.phpp'"
+      path: /usr/share/wordpress/wp-includes/class-wp-locale.phpp
+      message: /usr/share/wordpress/wp-includes/class-wp-locale.phpp does not exist
+files_scanned:
+  description: PHP files scanned.
+  returned: always
+  type: int
+  sample: 952
+includes_total:
+  description: include and require statements found.
+  returned: always
+  type: int
+  sample: 1231
+includes_resolved:
+  description: Those whose path was resolved statically.
+  returned: always
+  type: int
+  sample: 1162
+unresolved:
+  description: Those whose path depends on run time.
+  returned: always
+  type: int
+  sample: 69
+lint_errors:
+  description: With O(lint), the files C(php -l) refused.
+  returned: when O(lint) is true
+  type: int
+  sample: 0
+duration_ms:
+  description: Time the scan took.
+  returned: always
+  type: float
+  sample: 1012.5
+"""
+
+import gc
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import (
+    ERROR,
+    check_ini_files,
+    find_php_files,
+    scan,
+)
+
+DEFAULT_INCLUDE_PATH = [".", "/usr/share/php"]
+
+
+def host_include_path(module):
+    php = module.get_bin_path("php")
+    if php is None:
+        return DEFAULT_INCLUDE_PATH
+    rc, out, dummy = module.run_command([php, "-r", "echo get_include_path();"], environ_update={"LC_ALL": "C"})
+    if rc != 0 or not out.strip():
+        return DEFAULT_INCLUDE_PATH
+    return [entry for entry in out.strip().split(":") if entry]
+
+
+def lint(module, files):
+    """``php -l`` on each (live, checked) file, a few in parallel."""
+    php = module.get_bin_path("php", required=True)
+    environ = dict(os.environ, LC_ALL="C")
+
+    def one(pair):
+        live, checked = pair
+        completed = subprocess.run([php, "-n", "-l", checked], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   env=environ, check=False)
+        return live, completed.returncode, completed.stdout.decode("utf-8", "replace")
+
+    findings = []
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        for live, rc, output in pool.map(one, files):
+            if rc != 0:
+                message = " ".join(line for line in output.splitlines() if line.strip() and "Errors parsing" not in line)
+                line = None
+                marker = message.rfind(" on line ")
+                if marker >= 0 and message[marker + 9:].split()[0].isdigit():
+                    line = int(message[marker + 9:].split()[0])
+                findings.append({"severity": ERROR, "file": live, "line": line, "statement": "php -l",
+                                 "expression": "", "path": live, "message": message.strip()})
+    return findings
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type="list", elements="path", required=True),
+            include_path=dict(type="list", elements="str"),
+            constants=dict(type="dict", default={}),
+            ini_files=dict(type="list", elements="path", default=[]),
+            path_map=dict(type="dict", default={}),
+            exclude=dict(type="list", elements="str", default=[]),
+            lint=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    for live, candidate in params["path_map"].items():
+        if not str(live).startswith("/") or not isinstance(candidate, str) or not candidate.startswith("/"):
+            module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
+    path_map = PathMap(params["path_map"])
+    include_path = params["include_path"] if params["include_path"] is not None else host_include_path(module)
+    gc.disable()
+    started = time.monotonic()
+    result = scan(params["paths"], include_path=include_path, constants=params["constants"], path_map=path_map,
+                  exclude=params["exclude"])
+    check_ini_files(params["ini_files"], path_map, result)
+    output = dict(
+        changed=False,
+        findings=result.findings,
+        files_scanned=result.files_scanned,
+        includes_total=result.includes_total,
+        includes_resolved=result.includes_resolved,
+        unresolved=result.unresolved,
+        include_path=include_path,
+    )
+    if params["lint"]:
+        files, dummy = find_php_files(params["paths"], path_map, params["exclude"])
+        lint_findings = lint(module, files)
+        output["findings"] = result.findings + lint_findings
+        output["lint_errors"] = len(lint_findings)
+    output["duration_ms"] = round((time.monotonic() - started) * 1000.0, 1)
+    if result.problems:
+        module.fail_json(msg="; ".join(result.problems), **output)
+    errors = [finding for finding in output["findings"] if finding["severity"] == ERROR]
+    if errors:
+        module.fail_json(msg="\n".join(
+            "%s:%s: %s: %s" % (finding["file"], finding["line"], finding["statement"], finding["message"])
+            for finding in errors), **output)
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
