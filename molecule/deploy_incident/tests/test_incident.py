@@ -17,12 +17,15 @@ def test_v1_stays_live(host):
     assert status == "200" and body.startswith("lastgood demo release v1"), body
 
 
-def test_the_bad_release_is_invalid_with_its_finding(host):
+def test_both_bad_releases_are_invalid_with_their_findings(host):
     state = registry(host)
-    invalid = [r for r in state["releases"].values() if r["status"] == "invalid"]
-    assert len(invalid) == 1, state["releases"]
-    assert "front.php does not exist" in invalid[0]["reason"]
-    assert "demo.conf:17: fastcgi_param" in invalid[0]["reason"]
+    invalid = sorted((r for r in state["releases"].values() if r["status"] == "invalid"), key=lambda r: r["staged_at"])
+    assert len(invalid) == 2, state["releases"]
+    config, php = invalid
+    assert "front.php does not exist" in config["reason"]
+    assert "demo.conf:17: fastcgi_param" in config["reason"]
+    assert "app/index.php:4: require_once:" in php["reason"]
+    assert "lib/release.phpp does not exist" in php["reason"]
 
 
 def test_v1_answered_every_request_throughout(host):
