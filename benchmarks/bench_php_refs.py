@@ -1,0 +1,166 @@
+"""php_refs against `php -l` on WordPress as Debian ships it (the tree
+extracted from the test image into .cache/test-root).
+
+Rows, alternating runs:
+  php_refs scan()            in-process, the whole tree, includes resolved
+  php_refs module            as Ansible runs it (Python and Ansible start-up included)
+  php -l, one file at a time as people run it: find ... -exec php -l {} \\;
+  php -l, two in parallel    xargs -P2 -n1 (this machine has 2 cores)
+php -l only checks syntax; php_refs resolves every include and require and
+finds what php -l cannot (shown afterwards on a copy with a .phpp typo).
+Linear growth: scan() of 1, 2 and 4 copies of the tree, time per file.
+
+    python benchmarks/bench_php_refs.py [--quick] [--runs N]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
+TEST_ROOT = os.environ.get("LASTGOOD_TEST_ROOT") or os.path.join(ROOT, ".cache", "test-root")
+sys.path.insert(0, HERE)
+sys.path.insert(0, COLLECTIONS)
+
+import _timing  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import scan  # noqa: E402
+
+WORDPRESS = "/usr/share/wordpress"
+INCLUDE_PATH = [".", "/usr/share/php"]
+
+
+def timed(function):
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--runs", type=int)
+    args = parser.parse_args()
+    runs = args.runs or (2 if args.quick else 5)
+    if not os.path.isdir(os.path.join(TEST_ROOT, WORDPRESS.lstrip("/"))):
+        raise SystemExit("the test tree is missing: run hack/setup.sh")
+    php = shutil.which("php")
+    if php is None:
+        raise SystemExit("php is not installed: run hack/setup.sh (it installs php8.2-cli)")
+    path_map = {"/": TEST_ROOT}
+    tree = os.path.join(TEST_ROOT, WORDPRESS.lstrip("/"))
+    files = []
+    for directory, dirs, names in os.walk(tree, followlinks=True):
+        dirs.sort()
+        files.extend(os.path.join(directory, name) for name in sorted(names) if name.endswith(".php"))
+    work = tempfile.mkdtemp(prefix="lastgood-bench-php-refs-")
+    try:
+        list_file = os.path.join(work, "files")
+        with open(list_file, "w") as handle:
+            handle.write("\0".join(files))
+        args_file = os.path.join(work, "args.json")
+        with open(args_file, "w") as handle:
+            json.dump({"ANSIBLE_MODULE_ARGS": {"paths": [WORDPRESS], "include_path": INCLUDE_PATH,
+                                               "path_map": path_map}}, handle)
+        module = [sys.executable, "-m", "ansible_collections.lastgood.webstack.plugins.modules.php_refs", args_file]
+        env = dict(os.environ, LC_ALL="C")
+
+        def in_process():
+            seconds, result = timed(lambda: scan([WORDPRESS], include_path=INCLUDE_PATH, path_map=path_map))
+            return seconds
+
+        def as_module():
+            seconds, completed = timed(lambda: subprocess.run(module, cwd=COLLECTIONS, env=env, stdout=subprocess.PIPE,
+                                                              check=False))
+            output = json.loads(completed.stdout)
+            if output.get("files_scanned") != len(files):
+                raise SystemExit("the module scanned %s files, expected %d" % (output.get("files_scanned"), len(files)))
+            return seconds
+
+        def php_lint(parallel):
+            argv = ["xargs", "-0", "-n1"] + (["-P%d" % parallel] if parallel > 1 else []) + [php, "-n", "-l"]
+
+            def measure():
+                with open(list_file, "rb") as stdin:
+                    seconds, completed = timed(lambda: subprocess.run(argv, stdin=stdin, env=env, stdout=subprocess.DEVNULL,
+                                                                      stderr=subprocess.DEVNULL, check=False))
+                if completed.returncode != 0:
+                    raise SystemExit("php -l refused a WordPress file (exit %d)" % completed.returncode)
+                return seconds
+            return measure
+
+        print("== php_refs: WordPress %s as Debian ships it, %d PHP files, %d runs each ==" % (WORDPRESS, len(files), runs))
+        result = scan([WORDPRESS], include_path=INCLUDE_PATH, path_map=path_map)
+        print("php_refs: %d files, %d include/require, %d resolved, %d unresolved, %d findings"
+              % (result.files_scanned, result.includes_total, result.includes_resolved, result.unresolved,
+                 len(result.findings)))
+        times = _timing.alternate([
+            ("php_refs scan() in-process", in_process),
+            ("php_refs module", as_module),
+            ("php -l, one file at a time", php_lint(1)),
+            ("php -l, xargs -P2", php_lint(2)),
+        ], runs)
+        summaries = {name: _timing.summary(values) for name, values in times.items()}
+        rows = [(name, _timing.ms(s["median_s"]), _timing.ms(s["min_s"]), _timing.ms(s["max_s"]))
+                for name, s in summaries.items()]
+        print()
+        print(_timing.markdown_table(rows, ("contender", "median", "min", "max")))
+        lint_serial = summaries["php -l, one file at a time"]["median_s"]
+        lint_parallel = summaries["php -l, xargs -P2"]["median_s"]
+        ratios = {
+            "serial_lint_over_scan": lint_serial / summaries["php_refs scan() in-process"]["median_s"],
+            "parallel_lint_over_scan": lint_parallel / summaries["php_refs scan() in-process"]["median_s"],
+            "serial_lint_over_module": lint_serial / summaries["php_refs module"]["median_s"],
+            "parallel_lint_over_module": lint_parallel / summaries["php_refs module"]["median_s"],
+        }
+        print()
+        for name, value in ratios.items():
+            print("ratio %s = %.1f (php -l time / php_refs time)" % (name, value))
+
+        growth = []
+        copies_dir = os.path.join(work, "copies")
+        for number in range(4):
+            shutil.copytree(tree, os.path.join(copies_dir, "wordpress%d" % number), symlinks=True)
+        for copies in (1, 2, 4):
+            paths = [os.path.join(copies_dir, "wordpress%d" % number) for number in range(copies)]
+            mapping = {"/": TEST_ROOT}
+            mapping.update({path: path for path in paths})
+            scanned = scan(paths, include_path=INCLUDE_PATH, path_map=mapping).files_scanned
+            seconds = min(timed(lambda: scan(paths, include_path=INCLUDE_PATH, path_map=mapping))[0]
+                          for dummy in range(max(2, runs // 2)))
+            growth.append((copies, scanned, seconds))
+        print()
+        print(_timing.markdown_table(
+            [(copies, count, _timing.ms(seconds), "%.1f us" % (seconds / count * 1e6)) for copies, count, seconds in growth],
+            ("copies", "files", "best scan()", "per file")))
+
+        copy = os.path.join(work, "wordpress")
+        shutil.copytree(tree, copy, symlinks=True)
+        settings = os.path.join(copy, "wp-settings.php")
+        with open(settings) as handle:
+            text = handle.read()
+        with open(settings, "w") as handle:
+            handle.write(text.replace("'/class-wp-locale.php'", "'/class-wp-locale.phpp'"))
+        typo = scan([WORDPRESS], include_path=INCLUDE_PATH, path_map={"/": TEST_ROOT, WORDPRESS: copy})
+        found = [f for f in typo.findings if f["severity"] == "error" and f["path"].endswith(".phpp")]
+        lint_rc = subprocess.run([php, "-n", "-l", settings], stdout=subprocess.DEVNULL, check=False).returncode
+        print("\n.phpp typo in wp-settings.php: php_refs reports %s; php -l exits %d (no syntax error)"
+              % (", ".join("%s:%s" % (f["file"], f["line"]) for f in found) or "nothing", lint_rc))
+        print("saved %s" % _timing.save("php_refs", {
+            "files": len(files), "runs": runs, "summaries": summaries, "ratios": ratios,
+            "growth": [{"copies": c, "files": n, "best_s": s} for c, n, s in growth],
+            "typo_found": bool(found), "php_lint_rc_on_typo": lint_rc}))
+        if not found:
+            raise SystemExit("php_refs missed the injected typo")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
