@@ -84,12 +84,14 @@ def static_prefix_dir(prefix):
 
 
 class FileSystem:
-    """Existence checks with one ``stat`` per distinct path."""
+    """Existence checks with one ``stat`` per distinct path. ``sockets``:
+    unix socket paths that count as present although they are not there yet
+    (those of PHP-FPM pools that come with the release being checked)."""
 
     __slots__ = ("_modes",)
 
-    def __init__(self):
-        self._modes = {}
+    def __init__(self, sockets=()):
+        self._modes = {path: stat.S_IFSOCK | 0o660 for path in sockets}
 
     def mode(self, path):
         """The ``st_mode`` of ``path`` (following symlinks), or None when it

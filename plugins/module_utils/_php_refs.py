@@ -480,10 +480,22 @@ def ini_references(path, text):
     return found
 
 
-def check_ini_files(ini_files, path_map, result):
-    fs = FileSystem()
+def _expand_ini_files(ini_files, path_map):
+    """``(live, checked)`` for each ini file; a directory stands for the
+    ``*.conf`` and ``*.ini`` files in it."""
     for live in ini_files:
         checked = path_map.apply(live)
+        if os.path.isdir(checked):
+            for name in sorted(os.listdir(checked)):
+                if name.endswith((".conf", ".ini")):
+                    yield os.path.join(live, name), os.path.join(checked, name)
+        else:
+            yield live, checked
+
+
+def check_ini_files(ini_files, path_map, result):
+    fs = FileSystem()
+    for live, checked in _expand_ini_files(ini_files, path_map):
         try:
             text = read_source(checked)
         except OSError as error:

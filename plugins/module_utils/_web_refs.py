@@ -31,7 +31,7 @@ class Result:
 
 
 def validate(server, config=None, path_map=None, check_sockets=True, apache_version=None,
-             apache_defines=()):
+             apache_defines=(), pool_sockets=()):
     """Load ``config`` (live path; read where ``path_map`` puts it) of
     ``server`` and check each reference. Raises _nginx.ConfigError when the
     configuration cannot be read or parsed."""
@@ -42,17 +42,17 @@ def validate(server, config=None, path_map=None, check_sockets=True, apache_vers
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _validate(server, config, path_map, check_sockets, apache_version, apache_defines)
+        return _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets)
     finally:
         if collecting:
             gc.enable()
 
 
-def _validate(server, config, path_map, check_sockets, apache_version, apache_defines):
+def _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets):
     config = config or DEFAULT_CONFIG[server]
     path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
     report = Report()
-    fs = FileSystem()
+    fs = FileSystem(sockets=pool_sockets)
     if server == "nginx":
         loader = _nginx.Loader(path_map)
         tree = loader.load(config)

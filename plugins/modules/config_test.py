@@ -9,22 +9,23 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: config_test
-short_description: Run nginx's or Apache's own config test on a staged release before it goes live
+short_description: Run nginx's, Apache's or PHP-FPM's own config test on a staged release before it goes live
 version_added: 0.1.0
 description:
   - Copies the web server's configuration directory to a temporary directory, rewrites the copy so that the
     live paths of O(path_map) point at their candidates (a staged release in place of C(current)), and runs the
-    server's own test on it, C(nginx -t -c <copy>/nginx.conf) or C(apache2ctl -t) with C(APACHE_CONFDIR=<copy>).
+    server's own test on it, C(nginx -t -c <copy>/nginx.conf), C(apache2ctl -t) with C(APACHE_CONFDIR=<copy>), or
+    C(php-fpm<version> -t -y <copy>/php-fpm.conf) for the pools a release brings.
   - The live configuration and the live release are not touched; the copy is removed afterwards.
   - Output of the server is translated back to live paths.
 author:
   - lastgood.webstack contributors (!UNKNOWN)
 options:
   server:
-    description: Which web server.
+    description: Which server's test to run.
     type: str
     required: true
-    choices: [nginx, apache]
+    choices: [nginx, apache, php-fpm]
   path_map:
     description:
       - Maps a live path prefix to the prefix the candidate uses, for example the C(current) symlink of a site to a
@@ -32,7 +33,10 @@ options:
     type: dict
     default: {}
   config_dir:
-    description: The configuration directory to copy. Defaults to C(/etc/nginx) or C(/etc/apache2).
+    description:
+      - The configuration directory to copy. Defaults to C(/etc/nginx), C(/etc/apache2), or for PHP-FPM the one
+        C(/etc/php/<version>/fpm) there is (the newest when there are several).
+      - For PHP-FPM the binary is C(php-fpm<version>) of that directory, else C(php-fpm).
     type: path
   tmp_dir:
     description: Where the temporary copy is made. Defaults to the system's temporary directory.
@@ -47,7 +51,7 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Needs the web server binary on the host.
+    description: Needs the server's binary on the host.
 notes:
   - Relative paths in the server's configuration are resolved inside the copy, absolute paths outside the
     configuration directory stay live, as the server would read them once the release is switched in.
@@ -59,6 +63,12 @@ EXAMPLES = r"""
 - name: Test the configuration nginx would have with the staged release
   lastgood.webstack.config_test:
     server: nginx
+    path_map:
+      /srv/lastgood/shop/current: /srv/lastgood/shop/releases/20261124T1015
+
+- name: Test PHP-FPM with the pools of the staged release in place of the live ones
+  lastgood.webstack.config_test:
+    server: php-fpm
     path_map:
       /srv/lastgood/shop/current: /srv/lastgood/shop/releases/20261124T1015
 """
@@ -81,6 +91,7 @@ cmd:
   elements: str
 """
 
+import glob
 import os
 import shutil
 
@@ -90,10 +101,28 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._candidate impor
 DEFAULT_DIRS = {"nginx": "/etc/nginx", "apache": "/etc/apache2"}
 
 
+def _version_key(path):
+    version = os.path.basename(os.path.dirname(path))
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
+def php_fpm_dir():
+    """The newest /etc/php/<version>/fpm, or None."""
+    found = sorted(glob.glob("/etc/php/*/fpm"), key=_version_key)
+    return found[-1] if found else None
+
+
+def php_fpm_binary(module, config_dir):
+    version = os.path.basename(os.path.dirname(config_dir))
+    opt_dirs = ["/usr/sbin", "/usr/local/sbin"]
+    return (module.get_bin_path("php-fpm%s" % version, opt_dirs=opt_dirs)
+            or module.get_bin_path("php-fpm", required=True, opt_dirs=opt_dirs))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            server=dict(type="str", required=True, choices=["nginx", "apache"]),
+            server=dict(type="str", required=True, choices=["nginx", "apache", "php-fpm"]),
             path_map=dict(type="dict", default={}),
             config_dir=dict(type="path"),
             tmp_dir=dict(type="path"),
@@ -101,7 +130,10 @@ def main():
         supports_check_mode=True,
     )
     server = module.params["server"]
-    config_dir = (module.params["config_dir"] or DEFAULT_DIRS[server]).rstrip("/")
+    config_dir = module.params["config_dir"] or (php_fpm_dir() if server == "php-fpm" else DEFAULT_DIRS[server])
+    if config_dir is None:
+        module.fail_json(msg="no /etc/php/<version>/fpm on this host: is PHP-FPM installed? Set config_dir otherwise.")
+    config_dir = config_dir.rstrip("/")
     path_map = {}
     for live, candidate in module.params["path_map"].items():
         if not str(live).startswith("/") or not isinstance(candidate, str) or not candidate.startswith("/"):
@@ -109,8 +141,11 @@ def main():
         path_map[str(live)] = candidate
     if not os.path.isdir(config_dir):
         module.fail_json(msg="config_dir %s is not a directory" % config_dir)
-    binary = module.get_bin_path("nginx" if server == "nginx" else "apache2ctl", required=True,
-                                 opt_dirs=["/usr/sbin", "/usr/local/sbin"])
+    if server == "php-fpm":
+        binary = php_fpm_binary(module, config_dir)
+    else:
+        binary = module.get_bin_path("nginx" if server == "nginx" else "apache2ctl", required=True,
+                                     opt_dirs=["/usr/sbin", "/usr/local/sbin"])
     try:
         copy = make_candidate(config_dir, path_map, module.params["tmp_dir"])
     except OSError as error:
@@ -119,6 +154,10 @@ def main():
         environ = {"LC_ALL": "C"}
         if server == "nginx":
             cmd = [binary, "-t", "-q", "-c", os.path.join(copy, "nginx.conf")]
+        elif server == "php-fpm":
+            cmd = [binary, "-t", "-y", os.path.join(copy, "php-fpm.conf")]
+            if os.path.isfile(os.path.join(copy, "php.ini")):
+                cmd += ["-c", os.path.join(copy, "php.ini")]
         else:
             cmd = [binary, "-t"]
             environ["APACHE_CONFDIR"] = copy

@@ -44,6 +44,7 @@ options:
     description:
       - php.ini or PHP-FPM pool files whose C(auto_prepend_file) and C(auto_append_file) settings (also as
         C(php_value[...]) and C(php_admin_value[...])) are checked too.
+      - A directory stands for the C(*.conf) and C(*.ini) files in it.
     type: list
     elements: path
     default: []

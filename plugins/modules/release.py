@@ -90,9 +90,36 @@ options:
         V([/usr/sbin/nginx, -s, reload]) or V([/usr/sbin/apache2ctl, graceful]); not run when nothing was switched.
       - Switch and reload in one module call take a fraction of the time of two tasks, which is what a rollback
         waits for.
+      - With O(state=unswitched), run after C(current) was removed.
       - When the command fails the module fails; the switch stays recorded.
     type: list
     elements: str
+  reload_if_changed:
+    description:
+      - With O(state=live) or O(state=unswitched), commands run after the switch and before O(reload_command), each
+        only when the files under its O(reload_if_changed[].path) differ between the release switched from and the one
+        switched to (by their manifests), such as a PHP-FPM reload when the release's pool files changed.
+      - PHP-FPM restarts its workers on reload, so it is reloaded only when it has to be.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: A directory of the release, relative to its root, such as V(php-fpm).
+        type: str
+        required: true
+      command:
+        description: The command, an argv list run without a shell.
+        type: list
+        elements: str
+        required: true
+      wait_for:
+        description:
+          - Paths to wait for after the command, such as the sockets of new PHP-FPM pools, so that the web server
+            is not reloaded before they exist. The module fails when one is still missing after 10 seconds.
+        type: list
+        elements: path
+        default: []
 attributes:
   check_mode:
     support: full
@@ -182,6 +209,13 @@ actions:
   type: list
   elements: str
   sample: ["switched current from 20261120T0900 to 20261124T1015"]
+reloads:
+  description: The commands of O(reload_if_changed) that ran, each as RV(reload) is.
+  returned: when O(state=live) or O(state=unswitched) switched something
+  type: list
+  elements: dict
+  sample: [{cmd: [/sbin/start-stop-daemon, --stop, --signal, USR2, --pidfile, /run/php/php8.2-fpm.pid], rc: 0,
+            stdout: "", stderr: "", elapsed_ms: 3.1, path: php-fpm}]
 reload:
   description: With O(reload_command), the command, its exit status, output and how long it took.
   returned: when O(reload_command) ran
@@ -262,6 +296,27 @@ def run(module, site, state, params):
     return []
 
 
+def wait_for_paths(paths, timeout):
+    """Wait until every path exists; the ones still missing at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = [path for path in paths if not os.path.exists(path)]
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(0.02)
+
+
+def run_reload(module, site, switched_to, command, result, what="the reload"):
+    """Run one reload command after a switch; fail saying what was switched."""
+    started = time.monotonic()
+    rc, out, err = module.run_command(command, environ_update={"LC_ALL": "C"})
+    ran = dict(cmd=command, rc=rc, stdout=out, stderr=err, elapsed_ms=round((time.monotonic() - started) * 1000.0, 1))
+    if rc != 0:
+        module.fail_json(msg="switched %s to %s, but %s failed (exit %d): %s" % (
+            site.name, switched_to or "no release", what, rc, (err or out).strip()), **result)
+    return ran
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -279,6 +334,11 @@ def main():
             lease_seconds=dict(type="int", default=1800),
             force=dict(type="bool", default=False),
             reload_command=dict(type="list", elements="str"),
+            reload_if_changed=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="str", required=True),
+                command=dict(type="list", elements="str", required=True),
+                wait_for=dict(type="list", elements="path", default=[]),
+            )),
         ),
         required_if=[("state", name, ("release_id",)) for name in _NEEDS_ID],
         supports_check_mode=True,
@@ -289,6 +349,7 @@ def main():
         if params["release_id"] is not None:
             registry.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
+        switched_from = None
         if wanted == "verified" or module.check_mode:
             # Reading needs no lock; check mode must not even create .lock.
             state = site.load_state()
@@ -305,6 +366,7 @@ def main():
                     with site.lock(max(deadline - time.monotonic(), 0)):
                         state = site.load_state()
                         before = copy.deepcopy(state)
+                        switched_from = site.current()
                         actions = run(module, site, state, params)
                         if actions:
                             site.save_state(state)
@@ -315,16 +377,24 @@ def main():
                         raise
                     time.sleep(0.2)
         result = dict(changed=bool(actions), actions=actions, **registry.describe(site, state))
-        if wanted == "live" and actions and not module.check_mode:
+        if wanted in ("live", "unswitched") and actions and not module.check_mode:
             result["switch_ms"] = round((time.monotonic() - switch_started) * 1000.0, 1)
+            switched_to = params["release_id"] if wanted == "live" else None
+            result["reloads"] = []
+            for entry in params["reload_if_changed"]:
+                if registry.changed_between(site, switched_from, switched_to, entry["path"]):
+                    ran = run_reload(module, site, switched_to, entry["command"], result,
+                                     what="the reload for the changed %s/ (%s)" % (entry["path"].strip("/"),
+                                                                                   " ".join(entry["command"])))
+                    ran["path"] = entry["path"]
+                    result["reloads"].append(ran)
+                    missing = wait_for_paths(entry["wait_for"], 10.0)
+                    if missing:
+                        module.fail_json(msg="switched %s to %s and ran the reload for %s/, but %s did not appear "
+                                             "within 10 s" % (site.name, switched_to or "no release",
+                                                              entry["path"].strip("/"), ", ".join(missing)), **result)
             if params["reload_command"]:
-                started = time.monotonic()
-                rc, out, err = module.run_command(params["reload_command"], environ_update={"LC_ALL": "C"})
-                result["reload"] = dict(cmd=params["reload_command"], rc=rc, stdout=out, stderr=err,
-                                        elapsed_ms=round((time.monotonic() - started) * 1000.0, 1))
-                if rc != 0:
-                    module.fail_json(msg="switched %s to %s, but the reload failed (exit %d): %s" % (
-                        site.name, params["release_id"], rc, (err or out).strip()), **result)
+                result["reload"] = run_reload(module, site, switched_to, params["reload_command"], result)
         if params["release_id"] is not None and params["release_id"] in state["releases"]:
             result["release"] = registry.public_release(state, params["release_id"])
         if wanted == "verified":

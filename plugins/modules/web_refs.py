@@ -56,6 +56,14 @@ options:
     type: list
     elements: str
     default: []
+  php_fpm_pools:
+    description:
+      - PHP-FPM pool files (live paths, read through O(path_map)) that come with the configuration being checked.
+        The unix sockets they C(listen) on count as present, since PHP-FPM creates them when it loads the pools.
+      - A directory stands for the C(*.conf) files in it; a path that does not exist is skipped.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -94,6 +102,14 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     var: shop_refs.php_entrypoints
 
+- name: Check a release that brings its own PHP-FPM pool (its socket appears when PHP-FPM reloads)
+  lastgood.webstack.web_refs:
+    server: nginx
+    path_map:
+      /srv/lastgood/shop/current: /srv/lastgood/shop/releases/20261124T101500
+    php_fpm_pools:
+      - /srv/lastgood/shop/current/php-fpm
+
 - name: Check Apache without the PHP-FPM sockets (PHP-FPM is not installed yet)
   lastgood.webstack.web_refs:
     server: apache
@@ -101,6 +117,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+pool_sockets:
+  description: The unix sockets the pools of O(php_fpm_pools) listen on.
+  returned: always
+  type: list
+  elements: str
+  sample: [/run/php/shop.sock]
 findings:
   description:
     - What is wrong or worth knowing, in configuration order.
@@ -200,9 +222,12 @@ counts:
 """
 
 import gc
+import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils._fpm import unix_sockets
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._report import format_finding
 from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import (
     DEFAULT_CONFIG,
@@ -226,6 +251,23 @@ def apache_version(module):
     return None
 
 
+def pool_sockets(pools, path_map):
+    """The unix sockets the given pool files (or directories of them) listen on."""
+    sockets = set()
+    for live in pools:
+        checked = path_map.apply(live)
+        if os.path.isdir(checked):
+            files = sorted(os.path.join(checked, name) for name in os.listdir(checked) if name.endswith(".conf"))
+        elif os.path.isfile(checked):
+            files = [checked]
+        else:
+            continue
+        for path in files:
+            with open(path, encoding="utf-8") as handle:
+                sockets.update(unix_sockets(handle.read()))
+    return sorted(sockets)
+
+
 def main():
     # A short-lived process that builds many small objects and frees almost
     # none: the cyclic collector only costs time here (a third of the run on
@@ -238,6 +280,7 @@ def main():
             path_map=dict(type="dict", default={}),
             check_sockets=dict(type="bool", default=True),
             apache_defines=dict(type="list", elements="str", default=[]),
+            php_fpm_pools=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -251,6 +294,10 @@ def main():
         path_map[str(live)] = candidate
 
     try:
+        sockets = pool_sockets(params["php_fpm_pools"], PathMap(path_map))
+    except (OSError, UnicodeDecodeError) as error:
+        module.fail_json(msg="php_fpm_pools: %s" % error)
+    try:
         result = validate(
             server,
             config=config,
@@ -258,6 +305,7 @@ def main():
             check_sockets=params["check_sockets"],
             apache_version=apache_version(module) if server == "apache" else None,
             apache_defines=params["apache_defines"],
+            pool_sockets=sockets,
         )
     except ConfigError as error:
         module.fail_json(msg="%s configuration cannot be checked: %s" % (server, error),
@@ -272,6 +320,7 @@ def main():
         php_roots=report.php_roots,
         files_parsed=result.files_parsed,
         counts=report.counts(),
+        pool_sockets=sockets,
     )
     errors = report.errors()
     if errors:

@@ -3,7 +3,8 @@ import shutil
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import ini_references, scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import check_ini_files, ini_references, scan
 
 
 def findings(result, severity=None):
@@ -188,3 +189,17 @@ def test_dokuwiki_phpp_typos_reported_at_their_line(test_root, tmp_path, relativ
     errors = [(f["file"], f["line"], f["path"]) for f in result.findings if f["severity"] == "error"]
     assert ("%s/%s" % (DOKUWIKI, relative), line, DOKUWIKI + "/" + statement.split("'")[1].replace(".php", ".phpp")) \
         in errors, errors
+
+
+def test_ini_files_directory_stands_for_its_pool_files(make_tree):
+    root = make_tree({
+        "release/php-fpm/shop.conf": "[shop]\nphp_admin_value[auto_prepend_file] = /srv/shop/current/app/prepend.phpp\n",
+        "release/php-fpm/README": "auto_prepend_file = /nowhere.php\n",
+        "release/app/prepend.php": "<?php\n",
+        "release/app/index.php": "<?php\n",
+    })
+    path_map = {"/srv/shop/current": str(root / "release")}
+    result = scan(["/srv/shop/current/app"], include_path=["."], path_map=path_map)
+    check_ini_files(["/srv/shop/current/php-fpm"], PathMap(path_map), result)
+    assert [(f["file"], f["line"], f["statement"], f["severity"]) for f in result.findings] == [
+        ("/srv/shop/current/php-fpm/shop.conf", 2, "auto_prepend_file", "error")]

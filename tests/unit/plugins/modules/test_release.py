@@ -279,3 +279,49 @@ def test_switch_runs_the_reload_command_only_when_it_switched(env, tmp_path):
                   reload_command=["/bin/sh", "-c", "echo 'nginx: [emerg] bad' >&2; exit 1"])
     assert result["msg"] == "switched shop to v2, but the reload failed (exit 1): nginx: [emerg] bad"
     assert result["current"] == "v2"
+
+
+def test_reload_if_changed_runs_only_when_that_part_of_the_release_changed(env, tmp_path):
+    base, source, call = env
+    marker = tmp_path / "pool-reloads"
+    pool_reload = [{"path": "php-fpm", "command": ["/bin/sh", "-c", "echo pool >> %s" % marker]}]
+    with_pool = dict(V1, **{"php-fpm/shop.conf": "[shop]\nlisten = /run/php/shop.sock\n"})
+    call(release_id="v1", state="staged", src=source("v1", with_pool))
+    first = call(release_id="v1", state="live", reload_if_changed=pool_reload)
+    assert [ran["path"] for ran in first["reloads"]] == ["php-fpm"]
+    # Same pool, other code: no pool reload.
+    call(release_id="v2", state="staged", src=source("v2", dict(V2, **{"php-fpm/shop.conf": with_pool["php-fpm/shop.conf"]})))
+    assert call(release_id="v2", state="live", reload_if_changed=pool_reload)["reloads"] == []
+    # A release without the pool: the pool is gone, reload.
+    call(release_id="v3", state="staged", src=source("v3", V1))
+    assert len(call(release_id="v3", state="live", reload_if_changed=pool_reload)["reloads"]) == 1
+    assert marker.read_text() == "pool\npool\n"
+    failing = [{"path": "php-fpm", "command": ["/bin/sh", "-c", "echo 'ERROR: no pool' >&2; exit 78"]}]
+    result = call(expect_ok=False, release_id="v1", state="live", reload_if_changed=failing)
+    assert result["msg"] == ("switched shop to v1, but the reload for the changed php-fpm/ "
+                             "(/bin/sh -c echo 'ERROR: no pool' >&2; exit 78) failed (exit 78): ERROR: no pool")
+
+
+def test_unswitched_runs_the_reloads_too(env, tmp_path):
+    base, source, call = env
+    marker = tmp_path / "reloads"
+    call(release_id="v1", state="staged", src=source("v1", dict(V1, **{"php-fpm/a.conf": "[a]\n"})))
+    call(release_id="v1", state="live")
+    result = call(state="unswitched", reload_command=["/bin/sh", "-c", "echo web >> %s" % marker],
+                  reload_if_changed=[{"path": "php-fpm", "command": ["/bin/sh", "-c", "echo fpm >> %s" % marker]}])
+    assert result["current"] is None
+    assert marker.read_text() == "fpm\nweb\n"
+
+
+def test_reload_if_changed_waits_for_the_paths_it_names(env, tmp_path):
+    base, source, call = env
+    socket_path = tmp_path / "shop.sock"
+    command = ["/bin/sh", "-c", "(sleep 0.3; touch %s) >/dev/null 2>&1 &" % socket_path]
+    call(release_id="v1", state="staged", src=source("v1", dict(V1, **{"php-fpm/shop.conf": "[shop]\n"})))
+    marker = tmp_path / "web"
+    started = time.monotonic()
+    result = call(release_id="v1", state="live",
+                  reload_if_changed=[{"path": "php-fpm", "command": command, "wait_for": [str(socket_path)]}],
+                  reload_command=["/bin/sh", "-c", "test -e %s && touch %s" % (socket_path, marker)])
+    assert time.monotonic() - started >= 0.3
+    assert result["reload"]["rc"] == 0 and marker.exists()

@@ -92,3 +92,20 @@ def test_unknown_server_is_refused(capsys):
     code, result = run_module(capsys, server="lighttpd")
     assert code == 1
     assert "server" in result["msg"] and "lighttpd" in result["msg"]
+
+
+def test_sockets_of_the_release_pools_count_as_present(tmp_path, capsys):
+    sock = tmp_path / "run" / "shop.sock"
+    config = write(tmp_path, SOUND.replace("index index.php;", "index index.php;\n"
+                                           "    location ~ \\.php$ { fastcgi_pass unix:%s; }" % sock))
+    code, result = run_module(capsys, server="nginx", config=str(config))
+    assert code == 1 and result["msg"] == "%s:5: fastcgi_pass: %s does not exist" % (config, sock)
+    release = tmp_path / "release" / "php-fpm"
+    release.mkdir(parents=True)
+    (release / "shop.conf").write_text("[global]\nlisten = /elsewhere.sock\n[shop]\nlisten = %s/run/$pool.sock ; ours\n"
+                                       % tmp_path)
+    code, result = run_module(capsys, server="nginx", config=str(config), php_fpm_pools=["/srv/shop/current/php-fpm"],
+                              path_map={"/srv/shop/current": str(tmp_path / "release")})
+    assert code == 0, result.get("msg")
+    code, result = run_module(capsys, server="nginx", config=str(config), php_fpm_pools=[str(tmp_path / "none")])
+    assert code == 1
