@@ -597,8 +597,14 @@ def describe_lease(lease):
         lease.get("owner"), lease.get("user"), lease.get("host"), lease.get("since"), lease.get("expires"))
 
 
-def check_lease(site, owner):
-    """Raise unless the site is free or leased to ``owner``."""
+def check_lease(site, owner, state=None):
+    """Raise unless the site is free or leased to ``owner``, and ``owner``'s
+    lease was not broken by a rollback."""
+    if owner and state is not None:
+        for broken in state.get("broken_leases") or []:
+            if broken.get("owner") == owner:
+                raise ReleaseError("the lease of %s on site %s was broken by %s at %s; this change stops here" % (
+                    owner, site.name, broken.get("by") or "a rollback", broken.get("at")))
     lease = site.lease()
     if lease is not None and lease.get("owner") != owner:
         raise LeaseHeld("site %s is held by %s; wait for that change to finish" % (site.name, describe_lease(lease)))
@@ -631,6 +637,95 @@ def drop_lease(site, owner, force, check_mode):
     if not check_mode:
         os.unlink(site.lease_path)
     return ["released the lease of %s" % lease.get("owner")]
+
+
+def break_lease(site, state, by, check_mode):
+    """Remove the lease of another change (a deploy that died or is stuck)
+    and remember its owner, so that the change it belonged to cannot go on
+    after a rollback. Returns the lease broken, or None."""
+    lease = site.lease()
+    if lease is None or lease.get("owner") == by:
+        return None
+    if not check_mode:
+        broken = state.setdefault("broken_leases", [])
+        broken.append({"owner": lease.get("owner"), "by": by, "at": now()})
+        del broken[:-10]
+        os.unlink(site.lease_path)
+    return lease
+
+
+def known_good_by_age(state, exclude=None):
+    """Known-good releases other than ``exclude``, newest known-good first."""
+    releases = state["releases"]
+    ids = [rid for rid, record in releases.items() if record.get("status") == "known_good" and rid != exclude]
+    return sorted(ids, key=lambda rid: (releases[rid].get("known_good_at") or "", releases[rid].get("staged_at") or "",
+                                        rid), reverse=True)
+
+
+def rollback_target(site, state, wanted=None):
+    """The release a rollback restores, and the ones it passed over.
+
+    ``wanted`` None: the newest known-good release that is not current and
+    whose files still match its manifest. A damaged one is skipped (listed
+    with its differences) for the next older. Returns ``(target or None,
+    skipped)``."""
+    current = site.current()
+    if wanted is not None:
+        record = _require(state, wanted)
+        if record.get("status") != "known_good":
+            raise ReleaseError("release %s is %s, not known good; a rollback restores a known-good release (%s)" % (
+                wanted, record.get("status"), ", ".join(known_good_by_age(state)) or "there is none"))
+        candidates = [wanted]
+    else:
+        candidates = known_good_by_age(state, exclude=current)
+    skipped = []
+    for release_id in candidates:
+        differences = verify(site, state, release_id)
+        if differences:
+            skipped.append({"id": release_id, "differences": differences,
+                            "reason": "; ".join("%s: %s" % (kind, ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else ""))
+                                                for kind, paths in differences.items() if paths)})
+            continue
+        return release_id, skipped
+    return None, skipped
+
+
+def roll_back(site, state, release_id, reason, check_mode):
+    """Switch to the known-good ``release_id`` and mark the release it
+    replaces bad; ``release_id`` becomes the known-good one."""
+    current = site.current()
+    record = _require(state, release_id)
+    if record.get("status") != "known_good":
+        raise ReleaseError("release %s is %s, not known good; a rollback restores a known-good release" % (
+            release_id, record.get("status")))
+    if current == release_id:
+        return []
+    actions = switch(site, state, release_id, check_mode, allow_statuses=("known_good",))
+    if current in state["releases"]:
+        actions += mark_failed(site, state, current, "bad", reason or "rolled back to %s" % release_id, check_mode)
+    if not check_mode:
+        state["known_good"] = release_id
+        older = known_good_by_age(state, exclude=release_id)
+        state["previous_known_good"] = older[0] if older else None
+    return actions
+
+
+def set_freeze(site, reason, by, check_mode):
+    """Freeze the site (new releases refused) with ``reason``, or thaw it
+    when ``reason`` is None."""
+    current = site.freeze()
+    if reason is None:
+        if current is None and not os.path.lexists(site.freeze_path):
+            return []
+        if not check_mode:
+            os.unlink(site.freeze_path)
+        return ["thawed site %s (was frozen: %s)" % (site.name, describe_freeze(current or {}))]
+    if current is not None and current.get("reason") == reason:
+        return []
+    if not check_mode:
+        record = {"reason": reason, "by": by or _user(), "since": now()}
+        write_atomic(site.freeze_path, (json.dumps(record, sort_keys=True) + "\n").encode())
+    return ["froze site %s: %s" % (site.name, reason)]
 
 
 def describe(site, state):

@@ -50,19 +50,33 @@ options:
       - V(absent) removes a release (never the live or the last known-good one).
       - V(pruned) removes the oldest releases beyond O(keep), never the live or the last known-good one.
       - V(unswitched) removes C(current), for a first release that failed while nothing was live before it.
+      - V(rolled_back) restores a known-good release, O(release_id) or else the newest known-good one that is not
+        current and whose files match its manifest, and marks the release it replaces C(bad) with O(reason). It is
+        never refused by a freeze or by the lease of another change (a deploy that died or hangs): that lease is
+        broken and reported, and the change that held it is refused from then on.
+      - V(frozen) freezes the site with O(reason) (who, O(lock_owner) or else the user); new releases are refused
+        until V(thawed). Rollbacks are still allowed.
       - V(verified) recomputes the manifest and fails when any file differs.
       - V(leased) holds the site for a change of many steps (a deploy) for O(lease_seconds); until it is V(unleased)
         or expires, every change with another O(lock_owner) is refused, saying who holds the site.
       - To only read the registry, use M(lastgood.webstack.release_info).
     type: str
     required: true
-    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified, leased, unleased]
+    choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified, leased, unleased,
+              rolled_back, frozen, thawed]
   src:
     description: With O(state=staged), the directory on the managed host to stage.
     type: path
   reason:
-    description: With O(state=invalid) or O(state=bad), why; kept in the registry.
+    description:
+      - With O(state=invalid), O(state=bad) or O(state=rolled_back), why; kept in the registry.
+      - With O(state=frozen), why the site is frozen (required).
     type: str
+  note:
+    description:
+      - Facts to record on the release with this change, such as how it passed the promotion gate
+        (V({gate: verified on staging1})). Merged into the release's C(notes).
+    type: dict
   keep:
     description: With O(state=pruned), how many releases to keep (the live and the known-good ones are kept anyway).
     type: int
@@ -86,7 +100,8 @@ options:
     default: false
   reload_command:
     description:
-      - With O(state=live), a command (argv list, no shell) run right after C(current) was switched, such as
+      - With O(state=live) or O(state=rolled_back), a command (argv list, no shell) run right after C(current) was
+        switched, such as
         V([/usr/sbin/nginx, -s, reload]) or V([/usr/sbin/apache2ctl, graceful]); not run when nothing was switched.
       - Switch and reload in one module call take a fraction of the time of two tasks, which is what a rollback
         waits for.
@@ -96,7 +111,8 @@ options:
     elements: str
   reload_if_changed:
     description:
-      - With O(state=live) or O(state=unswitched), commands run after the switch and before O(reload_command), each
+      - With O(state=live), O(state=rolled_back) or O(state=unswitched), commands run after the switch and before
+        O(reload_command), each
         only when the files under its O(reload_if_changed[].path) differ between the release switched from and the one
         switched to (by their manifests), such as a PHP-FPM reload when the release's pool files changed.
       - PHP-FPM restarts its workers on reload, so it is reloaded only when it has to be.
@@ -137,6 +153,20 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Restore the newest intact known-good release, whatever holds the site, and reload nginx
+  lastgood.webstack.release:
+    site: shop
+    state: rolled_back
+    reason: "incident 42: 500s after the deploy"
+    reload_command: [/usr/sbin/nginx, -s, reload]
+
+- name: Freeze the shop while the incident is open
+  lastgood.webstack.release:
+    site: shop
+    state: frozen
+    reason: incident 42
+    lock_owner: alice
+
 - name: Stage a release copied to the host
   lastgood.webstack.release:
     site: shop
@@ -209,6 +239,17 @@ actions:
   type: list
   elements: str
   sample: ["switched current from 20261120T0900 to 20261124T1015"]
+rollback:
+  description: With O(state=rolled_back), the release rolled back from, the one restored, and known-good releases
+    passed over because their files no longer match their manifest.
+  returned: when O(state=rolled_back)
+  type: dict
+  sample: {rolled_from: 3f2a9c1b0d4e, target: 9b1d0c2e7a55, skipped: []}
+lease_broken:
+  description: With O(state=rolled_back), the lease of another change that the rollback broke.
+  returned: when a lease was broken
+  type: dict
+  sample: {owner: deploy 3f2a9c1b0d4e from ci1 at 2026-11-24T10:15:00Z, since: "2026-11-24T10:15:01.000000Z"}
 reloads:
   description: The commands of O(reload_if_changed) that ran, each as RV(reload) is.
   returned: when O(state=live) or O(state=unswitched) switched something
@@ -253,7 +294,19 @@ def summary(state):
     return "\n".join(lines) + "\n"
 
 
-def run(module, site, state, params):
+def run(module, site, state, params, extra):
+    actions = run_state(module, site, state, params, extra)
+    note = params["note"]
+    if note and params["release_id"] in state["releases"]:
+        notes = state["releases"][params["release_id"]].setdefault("notes", {})
+        if any(notes.get(key) != value for key, value in note.items()):
+            if not module.check_mode:
+                notes.update(note)
+            actions = actions + ["noted %s on release %s" % (", ".join(sorted(note)), params["release_id"])]
+    return actions
+
+
+def run_state(module, site, state, params, extra):
     wanted = params["state"]
     release_id = params["release_id"]
     check_mode = module.check_mode
@@ -263,12 +316,20 @@ def run(module, site, state, params):
         if wanted == "staged" or (wanted == "live" and record.get("status") != "known_good"
                                   and site.current() != release_id):
             raise registry.ReleaseError(
-                "site %s is frozen (%s): new releases are refused until %s is removed; switching back to a "
-                "known-good release is still allowed" % (site.name, registry.describe_freeze(frozen), site.freeze_path))
+                "site %s is frozen (%s): new releases are refused until it is thawed (the freeze playbook with "
+                "lastgood_freeze=false, or state=thawed); switching back to a known-good release is still allowed"
+                % (site.name, registry.describe_freeze(frozen)))
     if wanted == "unleased":
         return registry.drop_lease(site, params["lock_owner"], params["force"], check_mode)
+    if wanted in ("frozen", "thawed"):
+        if wanted == "frozen" and not params["reason"]:
+            raise registry.ReleaseError("state=frozen needs reason, why the site is frozen")
+        return registry.set_freeze(site, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
+                                   check_mode)
+    if wanted == "rolled_back":
+        return roll_back(site, state, params, check_mode, extra)
     if wanted != "verified":
-        registry.check_lease(site, params["lock_owner"])
+        registry.check_lease(site, params["lock_owner"], state)
     if wanted == "leased":
         if not params["lock_owner"]:
             raise registry.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
@@ -294,6 +355,27 @@ def run(module, site, state, params):
     if wanted == "unswitched":
         return registry.unswitch(site, state, check_mode)
     return []
+
+
+def roll_back(site, state, params, check_mode, extra):
+    owner = params["lock_owner"] or "rollback"
+    actions = []
+    broken = registry.break_lease(site, state, owner, check_mode)
+    if broken is not None:
+        extra["lease_broken"] = broken
+        actions.append("broke the lease of %s" % registry.describe_lease(broken))
+    rolled_from = site.current()
+    target = params["release_id"]
+    skipped = []
+    if target is None:
+        target, skipped = registry.rollback_target(site, state)
+        if target is None:
+            raise registry.ReleaseError(
+                "no known-good release other than %s to roll back to%s" % (
+                    rolled_from or "nothing", "; passed over as damaged: " + "; ".join(
+                        "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped) if skipped else ""))
+    extra["rollback"] = dict(rolled_from=rolled_from, target=target, skipped=skipped)
+    return actions + registry.roll_back(site, state, target, params["reason"], check_mode)
 
 
 def wait_for_paths(paths, timeout):
@@ -325,9 +407,10 @@ def main():
             release_id=dict(type="str"),
             state=dict(type="str", required=True, choices=[
                 "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
-                "unswitched", "verified", "leased", "unleased"]),
+                "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed"]),
             src=dict(type="path"),
             reason=dict(type="str"),
+            note=dict(type="dict"),
             keep=dict(type="int", default=5),
             lock_timeout=dict(type="float", default=30),
             lock_owner=dict(type="str"),
@@ -350,11 +433,12 @@ def main():
             registry.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
         switched_from = None
+        extra = {}
         if wanted == "verified" or module.check_mode:
             # Reading needs no lock; check mode must not even create .lock.
             state = site.load_state()
             before = copy.deepcopy(state)
-            actions = run(module, site, state, params)
+            actions = run(module, site, state, params, extra)
         else:
             for path in (site.dir, site.releases_dir):
                 if not os.path.isdir(path):
@@ -367,7 +451,7 @@ def main():
                         state = site.load_state()
                         before = copy.deepcopy(state)
                         switched_from = site.current()
-                        actions = run(module, site, state, params)
+                        actions = run(module, site, state, params, extra)
                         if actions:
                             site.save_state(state)
                     break
@@ -377,9 +461,11 @@ def main():
                         raise
                     time.sleep(0.2)
         result = dict(changed=bool(actions), actions=actions, **registry.describe(site, state))
-        if wanted in ("live", "unswitched") and actions and not module.check_mode:
+        result.update(extra)
+        switched = wanted in ("live", "unswitched") or (wanted == "rolled_back" and switched_from != site.current())
+        if switched and actions and not module.check_mode:
             result["switch_ms"] = round((time.monotonic() - switch_started) * 1000.0, 1)
-            switched_to = params["release_id"] if wanted == "live" else None
+            switched_to = site.current()
             result["reloads"] = []
             for entry in params["reload_if_changed"]:
                 if registry.changed_between(site, switched_from, switched_to, entry["path"]):

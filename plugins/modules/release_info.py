@@ -29,6 +29,16 @@ options:
   release_id:
     description: Also return this release as RV(release).
     type: str
+  rollback_target:
+    description:
+      - Also choose the release a rollback would restore, RV(rollback.target) - the newest known-good release that
+        is not current and whose files still match its manifest (each candidate is checked file by file).
+        A damaged one is passed over for the next older and listed in RV(rollback.skipped).
+    type: bool
+    default: false
+  rollback_to:
+    description: With O(rollback_target), restore this known-good release instead of the newest one (still checked).
+    type: str
 attributes:
   check_mode:
     support: full
@@ -49,6 +59,12 @@ EXAMPLES = r"""
   lastgood.webstack.release_info:
     site: shop
   register: shop_releases
+
+- name: Choose the release a rollback restores, checked against its manifest
+  lastgood.webstack.release_info:
+    site: shop
+    rollback_target: true
+  register: shop_rollback
 
 - name: Show what is live and what would be restored
   ansible.builtin.debug:
@@ -95,6 +111,20 @@ frozen:
   returned: always
   type: dict
   sample: {reason: incident 42, by: alice, since: "2026-11-24T10:20:00Z"}
+rollback:
+  description: With O(rollback_target), the release a rollback restores and the ones passed over.
+  returned: when O(rollback_target=true)
+  type: dict
+  contains:
+    target:
+      description: The release to restore, or null when there is no intact known-good release other than current.
+      type: str
+    skipped:
+      description: Known-good releases passed over because their files no longer match their manifest, with why.
+      type: list
+      elements: dict
+  sample: {target: 20261120T0900, skipped: [{id: 20261122T1400, reason: "changed: app/index.php",
+           differences: {changed: [app/index.php], missing: [], added: []}}]}
 lease:
   description: The lease a change of many steps (a deploy) holds on the site, else null.
   returned: always
@@ -113,6 +143,8 @@ def main():
             site=dict(type="str", required=True),
             base_dir=dict(type="path", default="/srv/lastgood"),
             release_id=dict(type="str"),
+            rollback_target=dict(type="bool", default=False),
+            rollback_to=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -123,6 +155,12 @@ def main():
         release_id = module.params["release_id"]
         if release_id is not None and release_id in state["releases"]:
             result["release"] = registry.public_release(state, release_id)
+        if module.params["rollback_target"]:
+            wanted = module.params["rollback_to"]
+            if wanted is not None:
+                registry.check_release_id(wanted)
+            target, skipped = registry.rollback_target(site, state, wanted)
+            result["rollback"] = dict(target=target, skipped=skipped)
     except registry.ReleaseError as error:
         module.fail_json(msg=str(error))
     module.exit_json(**result)

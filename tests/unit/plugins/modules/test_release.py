@@ -325,3 +325,86 @@ def test_reload_if_changed_waits_for_the_paths_it_names(env, tmp_path):
                   reload_command=["/bin/sh", "-c", "test -e %s && touch %s" % (socket_path, marker)])
     assert time.monotonic() - started >= 0.3
     assert result["reload"]["rc"] == 0 and marker.exists()
+
+
+def _deploy(call, source, release_id, files):
+    call(release_id=release_id, state="staged", src=source(release_id, files))
+    call(release_id=release_id, state="live")
+    call(release_id=release_id, state="known_good")
+
+
+V3 = {"nginx/shop.conf": "server {}\n", "app/index.php": "<?php echo 'v3';\n"}
+
+
+def test_rolled_back_restores_the_newest_intact_known_good_and_marks_the_replaced_bad(env):
+    base, source, call = env
+    for release_id, files in (("v1", V1), ("v2", V2), ("v3", V3)):
+        _deploy(call, source, release_id, files)
+    # v2's files were changed after it was staged: passed over for v1.
+    (base / "shop" / "releases" / "v2" / "app" / "index.php").write_text("<?php echo 'tampered';\n")
+    info = call(rollback_target=True)
+    assert info["rollback"]["target"] == "v1"
+    assert [entry["id"] for entry in info["rollback"]["skipped"]] == ["v2"]
+    assert info["rollback"]["skipped"][0]["differences"]["changed"] == ["app/index.php"]
+    result = call(state="rolled_back", reason="incident 42")
+    assert result["changed"] and result["current"] == "v1"
+    assert result["rollback"] == {"rolled_from": "v3", "target": "v1", "skipped": info["rollback"]["skipped"]}
+    releases = {r["id"]: r for r in result["releases"]}
+    assert releases["v3"]["status"] == "bad" and releases["v3"]["reason"] == "incident 42"
+    assert result["known_good"] == "v1"
+    # Again: v1 is current, v2 damaged, v3 bad: nothing left to roll back to.
+    failed = call(expect_ok=False, state="rolled_back")
+    assert failed["msg"] == ("no known-good release other than v1 to roll back to; passed over as damaged: "
+                             "v2 (changed: app/index.php)")
+    assert call(release_id="v1", state="rolled_back")["changed"] is False
+
+
+def test_rolled_back_to_a_named_release_must_be_known_good(env):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    call(release_id="v2", state="invalid", reason="findings")
+    failed = call(expect_ok=False, release_id="v2", state="rolled_back")
+    assert failed["msg"] == ("release v2 is invalid, not known good; a rollback restores a known-good release")
+
+
+def test_rolled_back_breaks_the_lease_of_a_dead_deploy_and_that_deploy_is_refused_after(env):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    call(state="leased", lock_owner="deploy v2 from ci1")
+    call(release_id="v2", state="live", lock_owner="deploy v2 from ci1")
+    # Anyone else is refused while the deploy holds the site ...
+    assert "is held by deploy v2 from ci1" in call(expect_ok=False, release_id="v1", state="live",
+                                                   lock_timeout=0)["msg"]
+    # ... but a rollback goes through, saying whose lease it broke.
+    result = call(state="rolled_back", lock_owner="rollback by alice", lock_timeout=1)
+    assert result["current"] == "v1" and result["lease_broken"]["owner"] == "deploy v2 from ci1"
+    assert result["lease"] is None
+    late = call(expect_ok=False, release_id="v2", state="known_good", lock_owner="deploy v2 from ci1")
+    assert late["msg"].startswith("the lease of deploy v2 from ci1 on site shop was broken by rollback by alice at ")
+
+
+def test_freeze_refuses_new_releases_but_not_a_rollback(env):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    _deploy(call, source, "v2", V2)
+    assert "needs reason" in call(expect_ok=False, state="frozen")["msg"]
+    frozen = call(state="frozen", reason="incident 42", lock_owner="alice")
+    assert frozen["changed"] and frozen["frozen"]["reason"] == "incident 42" and frozen["frozen"]["by"] == "alice"
+    assert call(state="frozen", reason="incident 42")["changed"] is False
+    refused = call(expect_ok=False, release_id="v3", state="staged", src=source("v3", V3))
+    assert refused["msg"].startswith("site shop is frozen (incident 42, by alice, since ")
+    assert call(state="rolled_back")["current"] == "v1"
+    thawed = call(state="thawed")
+    assert thawed["changed"] and thawed["frozen"] is None
+    assert call(state="thawed")["changed"] is False
+    call(release_id="v3", state="staged", src=source("v3", V3))
+
+
+def test_note_is_recorded_on_the_release(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(release_id="v1", state="validated", note={"gate": "verified on staging1"})
+    assert result["release"]["notes"] == {"gate": "verified on staging1"}
+    assert call(release_id="v1", state="validated", note={"gate": "verified on staging1"})["changed"] is False
