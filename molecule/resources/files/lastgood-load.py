@@ -16,7 +16,16 @@ import time
 def worker(args, stop, results, lock, started):
     connection = None
     served = 0
+    interval = 1.0 / args.rate if args.rate > 0 else 0.0
+    next_at = time.monotonic()
     while not stop.is_set():
+        if interval:
+            # Paced: one request per interval and thread, so that the load
+            # leaves the 2 cores to the deploy on several hosts at once.
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
         begin = time.monotonic()
         status = 0
         retried = False
@@ -61,6 +70,7 @@ def main():
     parser.add_argument("--stop-file", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--max-seconds", type=float, default=600)
+    parser.add_argument("--rate", type=float, default=0, help="requests a second per thread; 0: as fast as answered")
     args = parser.parse_args()
 
     stop = threading.Event()
