@@ -560,14 +560,20 @@ def mark_validated(site, state, release_id, check_mode):
 
 
 def _protected(site, state):
-    return {rid for rid in (site.current(), state.get("known_good")) if rid}
+    """Never removed: the live release, the known-good ones a rollback would
+    restore first (the newest known-good other than the live one), and the
+    known-good pointers."""
+    current = site.current()
+    fallback = known_good_by_age(state, exclude=current)[:1]
+    return {rid for rid in [current, state.get("known_good"), state.get("previous_known_good")] + fallback if rid}
 
 
 def remove(site, state, release_id, check_mode):
     if release_id not in state["releases"] and not os.path.lexists(site.release_dir(release_id)):
         return []
     if release_id in _protected(site, state):
-        raise ReleaseError("release %s is live or the last known-good one; it cannot be removed" % release_id)
+        raise ReleaseError("release %s is live, known good or the one a rollback would restore; it cannot be removed"
+                           % release_id)
     if not check_mode:
         _remove_dir(site, release_id)
         state["releases"].pop(release_id, None)

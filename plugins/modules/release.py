@@ -47,8 +47,9 @@ options:
       - V(live) points C(current) at the release.
       - V(known_good) marks the live release good; the previous known-good one is kept as C(previous_known_good).
       - V(invalid) and V(bad) mark a release failed, with O(reason). A release marked bad stops being known good.
-      - V(absent) removes a release (never the live or the last known-good one).
-      - V(pruned) removes the oldest releases beyond O(keep), never the live or the last known-good one.
+      - V(absent) removes a release (never the live one, the known-good one or the one a rollback would restore).
+      - V(pruned) removes the oldest releases beyond O(keep), never the live one, the known-good one or the one a
+        rollback would restore (the newest known-good release other than the live one).
       - V(unswitched) removes C(current), for a first release that failed while nothing was live before it.
       - V(rolled_back) restores a known-good release, O(release_id) or else the newest known-good one that is not
         current and whose files match its manifest, and marks the release it replaces C(bad) with O(reason). It is

@@ -408,3 +408,15 @@ def test_note_is_recorded_on_the_release(env):
     result = call(release_id="v1", state="validated", note={"gate": "verified on staging1"})
     assert result["release"]["notes"] == {"gate": "verified on staging1"}
     assert call(release_id="v1", state="validated", note={"gate": "verified on staging1"})["changed"] is False
+
+
+def test_prune_keeps_the_release_a_rollback_would_restore(env):
+    base, source, call = env
+    # Six good deploys, pruned to one after each: the release a rollback would
+    # restore (the newest known-good one other than the live one) stays.
+    for number in range(1, 7):
+        _deploy(call, source, "v%d" % number, {"app/i.php": "v%d" % number})
+        result = call(state="pruned", keep=1)
+        assert call(rollback_target=True)["rollback"]["target"] == (None if number == 1 else "v%d" % (number - 1))
+    assert sorted(r["id"] for r in result["releases"]) == ["v5", "v6"]
+    assert call(state="rolled_back")["current"] == "v5"

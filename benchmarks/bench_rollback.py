@@ -1,0 +1,117 @@
+"""The rollback playbook (ansible-playbook lastgood.webstack.rollback) on 1
+and on 4 production hosts (podman containers running nginx and PHP-FPM),
+each time from a release deployed on top of the known-good v1 back to v1.
+
+Printed as median/min/max of the runs:
+  wall time of the whole playbook, as a user runs it (ansible-playbook start-up included)
+  switch and reload inside it, as the release module measured them on the host:
+  the symlink switch with its registry write, and nginx's graceful reload
+Goals (issue 6): the playbook under 5 s on 1 host, switch and reload under 1 s.
+
+    python benchmarks/bench_rollback.py [--quick] [--runs N] [--keep]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import _timing  # noqa: E402
+
+HOSTS = ["lastgood-bench-rb%d" % number for number in range(1, 5)]
+REPORT = re.compile(r"demo on (\S+): rolled back from (\S+) to v1 \(switch ([\d.]+) ms, reload ([\d.]+) ms\)")
+
+
+def run(argv, **kwargs):
+    completed = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               check=False, **kwargs)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout[-4000:])
+        raise SystemExit("failed (exit %d): %s" % (completed.returncode, " ".join(argv)))
+    return completed.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("--quick", action="store_true", help="2 runs instead of 5")
+    parser.add_argument("--runs", type=int)
+    parser.add_argument("--keep", action="store_true", help="keep the bench hosts afterwards")
+    args = parser.parse_args()
+    runs = args.runs or (2 if args.quick else 5)
+    image = os.environ.get("LASTGOOD_TEST_IMAGE")
+    if not image:
+        raise SystemExit("LASTGOOD_TEST_IMAGE is not set: run through hack/bench.sh")
+
+    work = tempfile.mkdtemp(prefix="lastgood-bench-rollback-")
+    inventory = os.path.join(work, "inventory.yml")
+    with open(inventory, "w") as handle:
+        handle.write("all:\n  vars:\n    lastgood_site: demo\n    lastgood_server: nginx\n"
+                     "    deploy_probe_host_header: demo.test\n    rollback_probe_host_header: demo.test\n"
+                     "    ansible_connection: containers.podman.podman\n"
+                     "    ansible_python_interpreter: /usr/bin/python3\n"
+                     "  children:\n    production:\n      hosts:\n")
+        for name in HOSTS:
+            handle.write("        %s:\n" % name)
+    print("== rollback: the rollback playbook on 1 and 4 podman hosts (nginx, PHP-FPM 8.2), %d runs each ==" % runs)
+    for name in HOSTS:
+        subprocess.run(["podman", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        run(["podman", "run", "-d", "--name", name, "--network", "none", "--init", image, "/bin/sleep", "infinity"])
+    figures = {1: {"wall": [], "switch": [], "reload": []}, 4: {"wall": [], "switch": [], "reload": []}}
+    try:
+        run(["ansible-playbook", "-i", inventory, os.path.join(HERE, "rollback", "prepare.yml")])
+        number = 0
+        for _run in range(runs):
+            for count in (1, 4):
+                number += 1
+                limit = ",".join(HOSTS[:count])
+                run(["ansible-playbook", "-i", inventory, "--limit", limit, os.path.join(HERE, "rollback", "redeploy.yml"),
+                     "-e", "run=%d" % number])
+                started = time.perf_counter()
+                output = run(["ansible-playbook", "-i", inventory, "lastgood.webstack.rollback",
+                              "-e", "lastgood_rollback_hosts=%s" % limit])
+                wall = time.perf_counter() - started
+                reports = REPORT.findall(output)
+                if len(reports) != count:
+                    sys.stderr.write(output[-3000:])
+                    raise SystemExit("expected %d rollbacks to v1, the playbook reported %d" % (count, len(reports)))
+                figures[count]["wall"].append(wall * 1000.0)
+                figures[count]["switch"].extend(float(report[2]) for report in reports)
+                figures[count]["reload"].extend(float(report[3]) for report in reports)
+                print("run %d, %d host%s: %.0f ms; switch %s ms; reload %s ms" % (
+                    number, count, "" if count == 1 else "s", wall * 1000.0,
+                    "/".join(report[2] for report in reports), "/".join(report[3] for report in reports)))
+    finally:
+        if not args.keep:
+            for name in HOSTS:
+                subprocess.run(["podman", "rm", "-f", name], stdout=subprocess.DEVNULL, check=False)
+            shutil.rmtree(work, ignore_errors=True)
+
+    rows = []
+    result = {"runs": runs, "machine": _timing.machine()}
+    for count in (1, 4):
+        for key, label in (("wall", "rollback playbook, wall time"),
+                           ("switch", "switch (symlink and registry), per host"),
+                           ("reload", "nginx graceful reload, per host")):
+            values = figures[count][key]
+            summary = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+            result["%s_%d" % (key, count)] = summary
+            rows.append(("%s, %d host%s" % (label, count, "" if count == 1 else "s"), "%.0f ms" % summary["median"],
+                         "%.0f ms" % summary["min"], "%.0f ms" % summary["max"]))
+    print()
+    print(_timing.markdown_table(rows, ("measure", "median", "min", "max")))
+    print("\ngoals: playbook under 5 s on 1 host (median %.2f s), switch and reload under 1 s (median %.0f ms)" % (
+        result["wall_1"]["median"] / 1000.0,
+        statistics.median(a + b for a, b in zip(figures[1]["switch"], figures[1]["reload"]))))
+    print("saved %s" % _timing.save("rollback", result))
+
+
+if __name__ == "__main__":
+    main()
