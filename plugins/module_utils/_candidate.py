@@ -8,6 +8,7 @@ touched. Pure standard library."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -74,3 +75,64 @@ def make_candidate(config_dir, path_map, parent=None):
 def translate_back(text, copy, config_dir):
     """Server output about the copy, in terms of the live directory."""
     return text.replace(copy.rstrip("/") + "/", config_dir.rstrip("/") + "/").replace(copy, config_dir)
+
+
+# The server's own test on a candidate ----------------------------------------
+
+DEFAULT_DIRS = {"nginx": "/etc/nginx", "apache": "/etc/apache2"}
+SERVERS = ("nginx", "apache", "php-fpm")
+_SBIN = ["/usr/sbin", "/usr/local/sbin"]
+
+
+def _version_key(path):
+    version = os.path.basename(os.path.dirname(path))
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
+
+def php_fpm_dir():
+    """The newest /etc/php/<version>/fpm, or None."""
+    found = sorted(glob.glob("/etc/php/*/fpm"), key=_version_key)
+    return found[-1] if found else None
+
+
+def default_config_dir(server):
+    return php_fpm_dir() if server == "php-fpm" else DEFAULT_DIRS[server]
+
+
+def server_binary(get_bin_path, server, config_dir):
+    """The binary of the server's test; ``get_bin_path(name, required,
+    opt_dirs)`` as AnsibleModule's."""
+    if server == "php-fpm":
+        version = os.path.basename(os.path.dirname(config_dir))
+        return (get_bin_path("php-fpm%s" % version, False, _SBIN)
+                or get_bin_path("php-fpm", True, _SBIN))
+    return get_bin_path("nginx" if server == "nginx" else "apache2ctl", True, _SBIN)
+
+
+def test_command(server, binary, copy):
+    """The argv and environment of the server's test on the copy."""
+    environ = {"LC_ALL": "C"}
+    if server == "nginx":
+        return [binary, "-t", "-q", "-c", os.path.join(copy, "nginx.conf")], environ
+    if server == "php-fpm":
+        cmd = [binary, "-t", "-y", os.path.join(copy, "php-fpm.conf")]
+        if os.path.isfile(os.path.join(copy, "php.ini")):
+            cmd += ["-c", os.path.join(copy, "php.ini")]
+        return cmd, environ
+    environ["APACHE_CONFDIR"] = copy
+    return [binary, "-t"], environ
+
+
+def test_candidate(server, config_dir, path_map, binary, run_command, tmp_dir=None):
+    """Run the server's own test on a candidate copy of ``config_dir`` with
+    ``path_map`` applied. ``run_command(argv, environ_update)`` returns
+    ``(rc, out, err)``. Returns ``(rc, output, cmd)`` with the output in live
+    paths. Raises OSError when the copy cannot be made."""
+    config_dir = config_dir.rstrip("/")
+    copy = make_candidate(config_dir, path_map, tmp_dir)
+    try:
+        cmd, environ = test_command(server, binary, copy)
+        rc, out, err = run_command(cmd, environ)
+    finally:
+        shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
+    return rc, translate_back((err or "") + (out or ""), copy, config_dir).strip(), cmd

@@ -91,38 +91,21 @@ cmd:
   elements: str
 """
 
-import glob
 import os
-import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import make_candidate, translate_back
-
-DEFAULT_DIRS = {"nginx": "/etc/nginx", "apache": "/etc/apache2"}
-
-
-def _version_key(path):
-    version = os.path.basename(os.path.dirname(path))
-    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
-
-
-def php_fpm_dir():
-    """The newest /etc/php/<version>/fpm, or None."""
-    found = sorted(glob.glob("/etc/php/*/fpm"), key=_version_key)
-    return found[-1] if found else None
-
-
-def php_fpm_binary(module, config_dir):
-    version = os.path.basename(os.path.dirname(config_dir))
-    opt_dirs = ["/usr/sbin", "/usr/local/sbin"]
-    return (module.get_bin_path("php-fpm%s" % version, opt_dirs=opt_dirs)
-            or module.get_bin_path("php-fpm", required=True, opt_dirs=opt_dirs))
+from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import (
+    SERVERS,
+    default_config_dir,
+    server_binary,
+    test_candidate,
+)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            server=dict(type="str", required=True, choices=["nginx", "apache", "php-fpm"]),
+            server=dict(type="str", required=True, choices=list(SERVERS)),
             path_map=dict(type="dict", default={}),
             config_dir=dict(type="path"),
             tmp_dir=dict(type="path"),
@@ -130,7 +113,7 @@ def main():
         supports_check_mode=True,
     )
     server = module.params["server"]
-    config_dir = module.params["config_dir"] or (php_fpm_dir() if server == "php-fpm" else DEFAULT_DIRS[server])
+    config_dir = module.params["config_dir"] or default_config_dir(server)
     if config_dir is None:
         module.fail_json(msg="no /etc/php/<version>/fpm on this host: is PHP-FPM installed? Set config_dir otherwise.")
     config_dir = config_dir.rstrip("/")
@@ -141,30 +124,14 @@ def main():
         path_map[str(live)] = candidate
     if not os.path.isdir(config_dir):
         module.fail_json(msg="config_dir %s is not a directory" % config_dir)
-    if server == "php-fpm":
-        binary = php_fpm_binary(module, config_dir)
-    else:
-        binary = module.get_bin_path("nginx" if server == "nginx" else "apache2ctl", required=True,
-                                     opt_dirs=["/usr/sbin", "/usr/local/sbin"])
+    binary = server_binary(lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),
+                           server, config_dir)
     try:
-        copy = make_candidate(config_dir, path_map, module.params["tmp_dir"])
+        rc, output, cmd = test_candidate(server, config_dir, path_map, binary,
+                                         lambda cmd, environ: module.run_command(cmd, environ_update=environ),
+                                         module.params["tmp_dir"])
     except OSError as error:
         module.fail_json(msg="cannot copy %s for the test: %s: %s" % (config_dir, error.filename, error.strerror))
-    try:
-        environ = {"LC_ALL": "C"}
-        if server == "nginx":
-            cmd = [binary, "-t", "-q", "-c", os.path.join(copy, "nginx.conf")]
-        elif server == "php-fpm":
-            cmd = [binary, "-t", "-y", os.path.join(copy, "php-fpm.conf")]
-            if os.path.isfile(os.path.join(copy, "php.ini")):
-                cmd += ["-c", os.path.join(copy, "php.ini")]
-        else:
-            cmd = [binary, "-t"]
-            environ["APACHE_CONFDIR"] = copy
-        rc, out, err = module.run_command(cmd, environ_update=environ)
-    finally:
-        shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
-    output = translate_back((err or "") + (out or ""), copy, config_dir).strip()
     result = dict(changed=False, rc=rc, output=output, cmd=cmd)
     if rc != 0:
         module.fail_json(msg="%s refuses the candidate configuration: %s" % (server, output or "exit %d" % rc), **result)

@@ -53,7 +53,7 @@ options:
       - V(unswitched) removes C(current), for a first release that failed while nothing was live before it.
       - V(rolled_back) restores a known-good release, O(release_id) or else the newest known-good one that is not
         current and whose files match its manifest, and marks the release it replaces C(bad) with O(reason). It is
-        never refused by a freeze or by the lease of another change (a deploy that died or hangs): that lease is
+        never refused by a freeze or by the lease of another change (a deploy that died or hangs); that lease is
         broken and reported, and the change that held it is refused from then on.
       - V(frozen) freezes the site with O(reason) (who, O(lock_owner) or else the user); new releases are refused
         until V(thawed). Rollbacks are still allowed.
@@ -73,10 +73,17 @@ options:
       - With O(state=invalid), O(state=bad) or O(state=rolled_back), why; kept in the registry.
       - With O(state=frozen), why the site is frozen (required).
     type: str
+  config_test:
+    description:
+      - With O(state=rolled_back), run this server's own config test on a candidate copy of its configuration with
+        the release to restore in place of C(current) (as M(lastgood.webstack.config_test) does) before switching,
+        under the same lock; when the server refuses it nothing is switched.
+    type: str
+    choices: [nginx, apache]
   note:
     description:
       - Facts to record on the release with this change, such as how it passed the promotion gate
-        (V({gate: verified on staging1})). Merged into the release's C(notes).
+        (a C(gate) key saying which staging hosts verified it). Merged into the release's C(notes).
     type: dict
   keep:
     description: With O(state=pruned), how many releases to keep (the live and the known-good ones are kept anyway).
@@ -280,6 +287,11 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import (
+    default_config_dir,
+    server_binary,
+    test_candidate,
+)
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
 
 _NEEDS_ID = ("staged", "validated", "live", "known_good", "invalid", "bad", "absent", "verified")
@@ -328,7 +340,7 @@ def run_state(module, site, state, params, extra):
         return registry.set_freeze(site, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
                                    check_mode)
     if wanted == "rolled_back":
-        return roll_back(site, state, params, check_mode, extra)
+        return roll_back(module, site, state, params, check_mode, extra)
     if wanted != "verified":
         registry.check_lease(site, params["lock_owner"], state)
     if wanted == "leased":
@@ -358,7 +370,10 @@ def run_state(module, site, state, params, extra):
     return []
 
 
-def roll_back(site, state, params, check_mode, extra):
+def roll_back(module, site, state, params, check_mode, extra):
+    """Choose (or take) the known-good release to restore, check its files
+    against its manifest and, with config_test, the server's own test with it
+    in place; then switch and mark the release rolled back from bad."""
     owner = params["lock_owner"] or "rollback"
     actions = []
     broken = registry.break_lease(site, state, owner, check_mode)
@@ -366,16 +381,33 @@ def roll_back(site, state, params, check_mode, extra):
         extra["lease_broken"] = broken
         actions.append("broke the lease of %s" % registry.describe_lease(broken))
     rolled_from = site.current()
-    target = params["release_id"]
-    skipped = []
-    if target is None:
-        target, skipped = registry.rollback_target(site, state)
-        if target is None:
-            raise registry.ReleaseError(
-                "no known-good release other than %s to roll back to%s" % (
-                    rolled_from or "nothing", "; passed over as damaged: " + "; ".join(
-                        "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped) if skipped else ""))
+    if params["release_id"] is not None and params["release_id"] == rolled_from:
+        extra["rollback"] = dict(rolled_from=rolled_from, target=rolled_from, skipped=[])
+        return actions
+    target, skipped = registry.rollback_target(site, state, params["release_id"])
     extra["rollback"] = dict(rolled_from=rolled_from, target=target, skipped=skipped)
+    if target is None:
+        raise registry.ReleaseError(
+            "no known-good release %s to roll back to; nothing was switched%s" % (
+                "other than %s" % rolled_from if rolled_from else "at all",
+                "; passed over as damaged: " + "; ".join(
+                    "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped) if skipped else ""))
+    if params["config_test"]:
+        server = params["config_test"]
+        config_dir = default_config_dir(server)
+        binary = server_binary(lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),
+                               server, config_dir)
+        try:
+            rc, output, _cmd = test_candidate(
+                server, config_dir, {site.current_link: site.release_dir(target)}, binary,
+                lambda cmd, environ: module.run_command(cmd, environ_update=environ))
+        except OSError as error:
+            raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
+                config_dir, error.filename, error.strerror))
+        extra["config_test"] = dict(rc=rc, output=output)
+        if rc != 0:
+            raise registry.ReleaseError("rollback to %s refused, nothing was switched: %s refuses the configuration "
+                                        "with it in place: %s" % (target, server, output or "exit %d" % rc))
     return actions + registry.roll_back(site, state, target, params["reason"], check_mode)
 
 
@@ -412,6 +444,7 @@ def main():
             src=dict(type="path"),
             reason=dict(type="str"),
             note=dict(type="dict"),
+            config_test=dict(type="str", choices=["nginx", "apache"]),
             keep=dict(type="int", default=5),
             lock_timeout=dict(type="float", default=30),
             lock_owner=dict(type="str"),

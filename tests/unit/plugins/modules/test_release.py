@@ -354,8 +354,8 @@ def test_rolled_back_restores_the_newest_intact_known_good_and_marks_the_replace
     assert result["known_good"] == "v1"
     # Again: v1 is current, v2 damaged, v3 bad: nothing left to roll back to.
     failed = call(expect_ok=False, state="rolled_back")
-    assert failed["msg"] == ("no known-good release other than v1 to roll back to; passed over as damaged: "
-                             "v2 (changed: app/index.php)")
+    assert failed["msg"] == ("no known-good release other than v1 to roll back to; nothing was switched; "
+                             "passed over as damaged: v2 (changed: app/index.php)")
     assert call(release_id="v1", state="rolled_back")["changed"] is False
 
 
@@ -365,7 +365,7 @@ def test_rolled_back_to_a_named_release_must_be_known_good(env):
     call(release_id="v2", state="staged", src=source("v2", V2))
     call(release_id="v2", state="invalid", reason="findings")
     failed = call(expect_ok=False, release_id="v2", state="rolled_back")
-    assert failed["msg"] == ("release v2 is invalid, not known good; a rollback restores a known-good release")
+    assert failed["msg"] == "release v2 is invalid, not known good; a rollback restores a known-good release (v1)"
 
 
 def test_rolled_back_breaks_the_lease_of_a_dead_deploy_and_that_deploy_is_refused_after(env):
@@ -420,3 +420,27 @@ def test_prune_keeps_the_release_a_rollback_would_restore(env):
         assert call(rollback_target=True)["rollback"]["target"] == (None if number == 1 else "v%d" % (number - 1))
     assert sorted(r["id"] for r in result["releases"]) == ["v5", "v6"]
     assert call(state="rolled_back")["current"] == "v5"
+
+
+def test_rolled_back_with_a_config_test_the_server_refuses_switches_nothing(env, tmp_path, monkeypatch):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    _deploy(call, source, "v2", V2)
+    # A stand-in for nginx that refuses any configuration, and its config dir.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    nginx = bin_dir / "nginx"
+    nginx.write_text("#!/bin/sh\necho 'nginx: [emerg] open() \"/etc/nginx/missing.conf\" failed' >&2\nexit 1\n")
+    nginx.chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (bin_dir, os.environ["PATH"]))
+    config_dir = tmp_path / "etc-nginx"
+    config_dir.mkdir()
+    (config_dir / "nginx.conf").write_text("include %s/shop/current/nginx/*.conf;\n" % base)
+    monkeypatch.setattr(release, "default_config_dir", lambda server: str(config_dir))
+    failed = call(expect_ok=False, state="rolled_back", config_test="nginx")
+    assert failed["msg"].startswith("rollback to v1 refused, nothing was switched: nginx refuses the configuration "
+                                    "with it in place: nginx: [emerg] open()")
+    assert call()["current"] == "v2"
+    nginx.write_text("#!/bin/sh\ngrep -q 'releases/v1/nginx' \"$4\" || exit 1\n")
+    result = call(state="rolled_back", config_test="nginx")
+    assert result["current"] == "v1" and result["config_test"]["rc"] == 0
