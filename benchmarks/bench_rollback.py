@@ -5,7 +5,9 @@ each time from a release deployed on top of the known-good v1 back to v1.
 Printed as median/min/max of the runs:
   wall time of the whole playbook, as a user runs it (ansible-playbook start-up included)
   switch and reload inside it, as the release module measured them on the host:
-  the symlink switch with its registry write, and nginx's graceful reload
+  everything under the site's lock (choosing the target, checking it file by
+  file against its manifest, nginx -t with it in place, the symlink switch and
+  the registry write), then nginx's graceful reload
 Goals (issue 6): the playbook under 5 s on 1 host, switch and reload under 1 s.
 
     python benchmarks/bench_rollback.py [--quick] [--runs N] [--keep]
@@ -98,7 +100,7 @@ def main():
     result = {"runs": runs, "machine": _timing.machine()}
     for count in (1, 4):
         for key, label in (("wall", "rollback playbook, wall time"),
-                           ("switch", "switch (symlink and registry), per host"),
+                           ("switch", "under the lock: manifest check, `nginx -t`, switch, registry write; per host"),
                            ("reload", "nginx graceful reload, per host")):
             values = figures[count][key]
             summary = {"median": statistics.median(values), "min": min(values), "max": max(values)}
