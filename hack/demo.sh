@@ -39,10 +39,14 @@ play() {
   step=$((step + 1))
   local log="$demo_dir/$step.log"
   say "$step. $title"
-  echo "  \$ ansible-playbook $*" | sed "s|$LASTGOOD_ROOT/||g"
+  local shown="" arg
+  for arg in "$@"; do
+    case "$arg" in *[[:space:]\{\"]*) shown+=" '$arg'" ;; *) shown+=" $arg" ;; esac
+  done
+  echo "  \$ ansible-playbook$shown" | sed "s|$LASTGOOD_ROOT/||g"
   ansible-playbook -i "$inventory" "$@" >"$log" 2>&1 || rc=$?
   # What a person reads: the failure messages, the reports, the recap.
-  grep -E '^\[ERROR\]: Task failed: Action failed: |"msg": "(demo on|PROMOTION|Promotion)|^(staging1|prod1|prod2) +: ok=' "$log" \
+  grep -E '^\[ERROR\]: Task failed: Action failed: |^ *"msg": "(demo on|PROMOTION|Promotion)|^(staging1|prod1|prod2) +: ok=' "$log" \
     | sed -e 's/^\[ERROR\]: Task failed: Action failed: /  refused: /' -e 's/^ *"msg": "/  /' -e 's/",\?$//' \
       -e 's/\\n/\n    /g' -e 's/^\(staging1\|prod1\|prod2\) *: /  recap \1: /' || true
   if [ "$expect" = ok ] && [ "$rc" -ne 0 ]; then
