@@ -34,6 +34,8 @@ LOCK_FILE = ".lock"
 LEASE_FILE = ".lease"
 FREEZE_FILE = "FREEZE"
 STATE_VERSION = 1
+# Events kept in state.json: the site's recent history for status and the timeline.
+MAX_EVENTS = 200
 RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 STATUSES = ("staged", "validated", "live", "known_good", "invalid", "bad")
 _HASH_CHUNK = 1024 * 1024
@@ -242,7 +244,7 @@ class Lock:
                                        "running; wait for it, or raise lock_timeout" % (
                                            self.path, holder, self.timeout))
                 time.sleep(0.05)
-        info = {"pid": os.getpid(), "user": _user(), "host": socket.gethostname(), "since": now()}
+        info = {"pid": os.getpid(), "user": user(), "host": socket.gethostname(), "since": now()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         self.fd = fd
@@ -261,7 +263,7 @@ class Lock:
         self.release()
 
 
-def _user():
+def user():
     try:
         import pwd
         return pwd.getpwuid(os.geteuid()).pw_name
@@ -318,6 +320,8 @@ class Site:
         return state
 
     def save_state(self, state):
+        if len(state.get("events", [])) > MAX_EVENTS:
+            state["events"] = state["events"][-MAX_EVENTS:]
         data = json.dumps(state, indent=2, sort_keys=True).encode() + b"\n"
         write_atomic(self.state_path, data)
 
@@ -373,6 +377,15 @@ def describe_freeze(record):
     return ", ".join(parts)
 
 
+def add_event(state, kind, release=None, **fields):
+    """Append one event to the registry's history (kept to the last
+    MAX_EVENTS when saved). The caller fills ``by``."""
+    event = {"at": now(), "event": kind, "site": state.get("site"), "release": release}
+    event.update(fields)
+    state.setdefault("events", []).append(event)
+    return event
+
+
 def set_status(state, release_id, status, timestamp=None):
     record = state["releases"][release_id]
     record["status"] = status
@@ -426,6 +439,7 @@ def stage(site, state, release_id, src, check_mode):
             # Staged on disk but not registered (a run died in between).
             if not check_mode:
                 state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
+                add_event(state, "staged", release_id, checksum=checksum)
             return ["registered release %s" % release_id]
         return []
     if record is not None and record.get("checksum") not in (None, checksum):
@@ -449,6 +463,7 @@ def stage(site, state, release_id, src, check_mode):
         raise
     fsync_dir(site.releases_dir)
     state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
+    add_event(state, "staged", release_id, checksum=checksum)
     return ["staged release %s (checksum %s)" % (release_id, checksum)]
 
 
@@ -478,7 +493,10 @@ def verify(site, state, release_id):
     return None
 
 
-def switch(site, state, release_id, check_mode, allow_statuses=("staged", "validated", "live", "known_good")):
+def switch(site, state, release_id, check_mode, allow_statuses=("staged", "validated", "live", "known_good"),
+           event="switched"):
+    """Point ``current`` at ``release_id``. Going from a release that is not
+    known good back to a known-good one is recorded as a rollback."""
     record = _require(state, release_id)
     if not os.path.isdir(site.release_dir(release_id)):
         raise ReleaseError("release %s is registered but %s is gone" % (release_id, site.release_dir(release_id)))
@@ -495,7 +513,11 @@ def switch(site, state, release_id, check_mode, allow_statuses=("staged", "valid
         raise ReleaseError("release %s is %s; only a %s release can be switched in" % (
             release_id, record["status"], " or ".join(allow_statuses)))
     if not check_mode:
+        replaced = state["releases"].get(current or "", {}).get("status")
+        if record["status"] == "known_good" and current and replaced != "known_good":
+            event = "rolled_back"
         replace_symlink(site.current_link, os.path.join("releases", release_id))
+        add_event(state, event, release_id, **{"from": current, "to": release_id})
         if record["status"] != "known_good":
             set_status(state, release_id, "live")
         else:
@@ -513,6 +535,7 @@ def unswitch(site, state, check_mode):
         os.unlink(site.current_link)
         fsync_dir(site.dir)
         state["current"] = None
+        add_event(state, "rolled_back", None, **{"from": current, "to": None})
     return ["removed current (was %s)" % (current or "a broken link")]
 
 
@@ -525,6 +548,7 @@ def mark_known_good(site, state, release_id, check_mode):
         return []
     if not check_mode:
         set_status(state, release_id, "known_good")
+        add_event(state, "known_good", release_id)
         if state.get("known_good") != release_id:
             state["previous_known_good"] = state.get("known_good")
             state["known_good"] = release_id
@@ -540,6 +564,7 @@ def mark_failed(site, state, release_id, status, reason, check_mode):
         return []
     if not check_mode:
         set_status(state, release_id, status)
+        add_event(state, status, release_id, reason=reason)
         if reason is not None:
             record["reason"] = reason
         if state.get("known_good") == release_id:
@@ -623,7 +648,7 @@ def take_lease(site, owner, seconds, check_mode):
     check_lease(site, owner)
     if not check_mode:
         expires = time.time() + seconds
-        record = {"owner": owner, "user": _user(), "host": socket.gethostname(), "since": now(),
+        record = {"owner": owner, "user": user(), "host": socket.gethostname(), "since": now(),
                   "expires_epoch": expires,
                   "expires": datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime(
                       "%Y-%m-%dT%H:%M:%SZ")}
@@ -656,6 +681,7 @@ def break_lease(site, state, by, check_mode):
         broken = state.setdefault("broken_leases", [])
         broken.append({"owner": lease.get("owner"), "by": by, "at": now()})
         del broken[:-10]
+        add_event(state, "lease_broken", site.current(), reason="broke the lease of %s" % describe_lease(lease))
         os.unlink(site.lease_path)
     return lease
 
@@ -696,6 +722,34 @@ def rollback_target(site, state, wanted=None):
     return None, skipped
 
 
+def restore_known_good(site, state, wanted, reason, check_mode, config_test=None, server="the server"):
+    """The rollback both the release module and the watchdog run, under the
+    site's lock: choose the known-good release to restore (``wanted`` or the
+    newest intact one other than current, see rollback_target), let
+    ``config_test(target)`` judge the server's configuration with it in place
+    (it returns ``(rc, output)``), switch, and mark the release rolled back
+    from bad. Returns ``(actions, rollback)``: what it did, and the release
+    rolled back from, the target and the releases passed over."""
+    rolled_from = site.current()
+    if wanted is not None and wanted == rolled_from:
+        return [], dict(rolled_from=rolled_from, target=rolled_from, skipped=[])
+    target, skipped = rollback_target(site, state, wanted)
+    rollback = dict(rolled_from=rolled_from, target=target, skipped=skipped)
+    if target is None:
+        raise ReleaseError(
+            "no known-good release %s to roll back to; nothing was switched%s" % (
+                "other than %s" % rolled_from if rolled_from else "at all",
+                "; passed over as damaged: " + "; ".join(
+                    "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped) if skipped else ""))
+    if config_test is not None:
+        rc, output = config_test(target)
+        rollback["config_test"] = dict(rc=rc, output=output)
+        if rc != 0:
+            raise ReleaseError("rollback to %s refused, nothing was switched: %s refuses the configuration "
+                               "with it in place: %s" % (target, server, output or "exit %d" % rc))
+    return roll_back(site, state, target, reason, check_mode), rollback
+
+
 def roll_back(site, state, release_id, reason, check_mode):
     """Switch to the known-good ``release_id`` and mark the release it
     replaces bad; ``release_id`` becomes the known-good one."""
@@ -706,7 +760,7 @@ def roll_back(site, state, release_id, reason, check_mode):
             release_id, record.get("status")))
     if current == release_id:
         return []
-    actions = switch(site, state, release_id, check_mode, allow_statuses=("known_good",))
+    actions = switch(site, state, release_id, check_mode, allow_statuses=("known_good",), event="rolled_back")
     if current in state["releases"]:
         actions += mark_failed(site, state, current, "bad", reason or "rolled back to %s" % release_id, check_mode)
     if not check_mode:
@@ -716,7 +770,7 @@ def roll_back(site, state, release_id, reason, check_mode):
     return actions
 
 
-def set_freeze(site, reason, by, check_mode):
+def set_freeze(site, state, reason, by, check_mode):
     """Freeze the site (new releases refused) with ``reason``, or thaw it
     when ``reason`` is None."""
     current = site.freeze()
@@ -725,12 +779,14 @@ def set_freeze(site, reason, by, check_mode):
             return []
         if not check_mode:
             os.unlink(site.freeze_path)
+            add_event(state, "thawed", site.current(), reason=(current or {}).get("reason"))
         return ["thawed site %s (was frozen: %s)" % (site.name, describe_freeze(current or {}))]
     if current is not None and current.get("reason") == reason:
         return []
     if not check_mode:
-        record = {"reason": reason, "by": by or _user(), "since": now()}
+        record = {"reason": reason, "by": by or user(), "since": now()}
         write_atomic(site.freeze_path, (json.dumps(record, sort_keys=True) + "\n").encode())
+        add_event(state, "frozen", site.current(), reason=reason)
     return ["froze site %s: %s" % (site.name, reason)]
 
 

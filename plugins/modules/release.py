@@ -270,6 +270,19 @@ reload:
   returned: when O(reload_command) ran
   type: dict
   sample: {cmd: [/usr/sbin/nginx, -s, reload], rc: 0, stdout: "", stderr: "", elapsed_ms: 14.2}
+events:
+  description:
+    - What this call did, as the events it added to the site's history (kept in C(state.json), the last 200); the
+      C(lastgood.webstack.timeline) callback and the status playbook show them.
+    - Each has C(at) (UTC), C(event) (V(staged), V(switched), V(rolled_back), V(known_good), V(invalid), V(bad),
+      V(frozen), V(thawed), V(lease_broken)), C(site), C(release), C(by), and where they apply C(from), C(to),
+      C(reason), C(checksum). Switching from a release that is not known good back to a known-good one is a
+      V(rolled_back) event.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"at": "2026-11-28T05:02:05.123456Z", "event": "switched", "site": "shop", "release": "v3", "from": "v2",
+            "to": "v3", "by": "deploy alice@ci1"}]
 switch_ms:
   description: With O(state=live), milliseconds the switch took (lock, symlink rename, registry write).
   returned: when O(state=live) switched
@@ -337,7 +350,7 @@ def run_state(module, site, state, params, extra):
     if wanted in ("frozen", "thawed"):
         if wanted == "frozen" and not params["reason"]:
             raise registry.ReleaseError("state=frozen needs reason, why the site is frozen")
-        return registry.set_freeze(site, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
+        return registry.set_freeze(site, state, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
                                    check_mode)
     if wanted == "rolled_back":
         return roll_back(module, site, state, params, check_mode, extra)
@@ -380,35 +393,28 @@ def roll_back(module, site, state, params, check_mode, extra):
     if broken is not None:
         extra["lease_broken"] = broken
         actions.append("broke the lease of %s" % registry.describe_lease(broken))
-    rolled_from = site.current()
-    if params["release_id"] is not None and params["release_id"] == rolled_from:
-        extra["rollback"] = dict(rolled_from=rolled_from, target=rolled_from, skipped=[])
-        return actions
-    target, skipped = registry.rollback_target(site, state, params["release_id"])
-    extra["rollback"] = dict(rolled_from=rolled_from, target=target, skipped=skipped)
-    if target is None:
-        raise registry.ReleaseError(
-            "no known-good release %s to roll back to; nothing was switched%s" % (
-                "other than %s" % rolled_from if rolled_from else "at all",
-                "; passed over as damaged: " + "; ".join(
-                    "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped) if skipped else ""))
+    config_test = None
     if params["config_test"]:
         server = params["config_test"]
         config_dir = default_config_dir(server)
         binary = server_binary(lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),
                                server, config_dir)
-        try:
-            rc, output, _cmd = test_candidate(
-                server, config_dir, {site.current_link: site.release_dir(target)}, binary,
-                lambda cmd, environ: module.run_command(cmd, environ_update=environ))
-        except OSError as error:
-            raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
-                config_dir, error.filename, error.strerror))
-        extra["config_test"] = dict(rc=rc, output=output)
-        if rc != 0:
-            raise registry.ReleaseError("rollback to %s refused, nothing was switched: %s refuses the configuration "
-                                        "with it in place: %s" % (target, server, output or "exit %d" % rc))
-    return actions + registry.roll_back(site, state, target, params["reason"], check_mode)
+
+        def config_test(target):
+            try:
+                rc, output, _cmd = test_candidate(
+                    server, config_dir, {site.current_link: site.release_dir(target)}, binary,
+                    lambda cmd, environ: module.run_command(cmd, environ_update=environ))
+            except OSError as error:
+                raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
+                    config_dir, error.filename, error.strerror))
+            return rc, output
+    done, rollback = registry.restore_known_good(site, state, params["release_id"], params["reason"], check_mode,
+                                                 config_test, server=params["config_test"])
+    if "config_test" in rollback:
+        extra["config_test"] = rollback.pop("config_test")
+    extra["rollback"] = rollback
+    return actions + done
 
 
 def wait_for_paths(paths, timeout):
@@ -467,6 +473,7 @@ def main():
             registry.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
         switched_from = None
+        new_events = []
         extra = {}
         if wanted == "verified" or module.check_mode:
             # Reading needs no lock; check mode must not even create .lock.
@@ -486,6 +493,9 @@ def main():
                         before = copy.deepcopy(state)
                         switched_from = site.current()
                         actions = run(module, site, state, params, extra)
+                        new_events = state.get("events", [])[len(before.get("events", [])):]
+                        for event in new_events:
+                            event.setdefault("by", params["lock_owner"] or registry.user())
                         if actions:
                             site.save_state(state)
                     break
@@ -494,7 +504,7 @@ def main():
                     if wanted != "leased" or time.monotonic() >= deadline:
                         raise
                     time.sleep(0.2)
-        result = dict(changed=bool(actions), actions=actions, **registry.describe(site, state))
+        result = dict(changed=bool(actions), actions=actions, events=new_events, **registry.describe(site, state))
         result.update(extra)
         switched = wanted in ("live", "unswitched") or (wanted == "rolled_back" and switched_from != site.current())
         if switched and actions and not module.check_mode:

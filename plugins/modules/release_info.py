@@ -39,6 +39,12 @@ options:
   rollback_to:
     description: With O(rollback_target), restore this known-good release instead of the newest one (still checked).
     type: str
+  events:
+    description:
+      - Also return the site's last O(events) events (RV(events)), oldest first; the registry keeps the last 200.
+      - 0 returns none.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -125,6 +131,15 @@ rollback:
       elements: dict
   sample: {target: 20261120T0900, skipped: [{id: 20261122T1400, reason: "changed: app/index.php",
            differences: {changed: [app/index.php], missing: [], added: []}}]}
+events:
+  description:
+    - With O(events), the site's last events, oldest first, as the M(lastgood.webstack.release) module (and the
+      watchdog) recorded them; see RV(lastgood.webstack.release#module:events) there.
+  returned: when O(events) is above 0
+  type: list
+  elements: dict
+  sample: [{"at": "2026-11-28T05:02:09.000000Z", "event": "rolled_back", "site": "shop", "release": "v1",
+            "from": "v3", "to": "v1", "by": "watchdog"}]
 lease:
   description: The lease a change of many steps (a deploy) holds on the site, else null.
   returned: always
@@ -145,6 +160,7 @@ def main():
             release_id=dict(type="str"),
             rollback_target=dict(type="bool", default=False),
             rollback_to=dict(type="str"),
+            events=dict(type="int", default=0),
         ),
         supports_check_mode=True,
     )
@@ -155,6 +171,8 @@ def main():
         release_id = module.params["release_id"]
         if release_id is not None and release_id in state["releases"]:
             result["release"] = registry.public_release(state, release_id)
+        if module.params["events"] > 0:
+            result["events"] = state.get("events", [])[-module.params["events"]:]
         if module.params["rollback_target"]:
             wanted = module.params["rollback_to"]
             if wanted is not None:

@@ -171,7 +171,7 @@ def test_verified_finds_changed_files(env):
     assert "differs from its manifest" in result["msg"]
 
 
-def test_freeze_refuses_new_releases_but_not_a_rollback(env):
+def test_a_freeze_file_written_by_hand_refuses_new_releases_but_not_switching_back(env):
     base, source, call = env
     call(release_id="v1", state="staged", src=source("v1", V1))
     call(release_id="v1", state="live")
@@ -444,3 +444,66 @@ def test_rolled_back_with_a_config_test_the_server_refuses_switches_nothing(env,
     nginx.write_text("#!/bin/sh\ngrep -q 'releases/v1/nginx' \"$4\" || exit 1\n")
     result = call(state="rolled_back", config_test="nginx")
     assert result["current"] == "v1" and result["config_test"]["rc"] == 0
+
+
+def _kinds(events):
+    return [(event["event"], event["release"]) for event in events]
+
+
+def test_every_change_is_recorded_as_an_event_with_who_and_when(env):
+    base, source, call = env
+    staged = call(release_id="v1", state="staged", src=source("v1", V1), lock_owner="deploy alice")
+    assert _kinds(staged["events"]) == [("staged", "v1")]
+    assert staged["events"][0]["by"] == "deploy alice" and staged["events"][0]["site"] == "shop"
+    assert staged["events"][0]["at"].endswith("Z")
+    switched = call(release_id="v1", state="live")
+    assert _kinds(switched["events"]) == [("switched", "v1")]
+    assert switched["events"][0]["from"] is None and switched["events"][0]["to"] == "v1"
+    assert switched["events"][0]["by"]  # the user, when no lock_owner is given
+    assert _kinds(call(release_id="v1", state="known_good")["events"]) == [("known_good", "v1")]
+    # Nothing to do: no event.
+    assert call(release_id="v1", state="known_good")["events"] == []
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    call(release_id="v2", state="live")
+    # The deploy's rescue: back from a release not yet known good to a known-good one.
+    back = call(release_id="v1", state="live")
+    assert _kinds(back["events"]) == [("rolled_back", "v1")] and back["events"][0]["from"] == "v2"
+    bad = call(release_id="v2", state="bad", reason="probe failed")
+    assert _kinds(bad["events"]) == [("bad", "v2")] and bad["events"][0]["reason"] == "probe failed"
+    history = call(events=5)["events"]
+    assert len(history) == 5
+    assert _kinds(history)[-3:] == [("switched", "v2"), ("rolled_back", "v1"), ("bad", "v2")]
+    assert "events" not in call()
+
+
+def test_rollback_freeze_and_broken_lease_events(env):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    _deploy(call, source, "v2", V2)
+    call(state="leased", lock_owner="deploy dead")
+    frozen = call(state="frozen", reason="incident 42", lock_owner="alice")
+    assert _kinds(frozen["events"]) == [("frozen", "v2")] and frozen["events"][0]["reason"] == "incident 42"
+    rolled = call(state="rolled_back", lock_owner="rollback bob")
+    assert _kinds(rolled["events"]) == [("lease_broken", "v2"), ("rolled_back", "v1"), ("bad", "v2")]
+    assert all(event["by"] == "rollback bob" for event in rolled["events"])
+    assert "deploy dead" in rolled["events"][0]["reason"]
+    assert _kinds(call(state="thawed")["events"]) == [("thawed", "v1")]
+
+
+def test_check_mode_records_no_event(env):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    before = call(events=200)["events"]
+    call(release_id="v2", state="staged", src=source("v2", V2), _ansible_check_mode=True)
+    assert call(events=200)["events"] == before
+
+
+def test_the_history_keeps_the_last_events_only(env, monkeypatch):
+    base, source, call = env
+    monkeypatch.setattr(registry, "MAX_EVENTS", 4)
+    _deploy(call, source, "v1", V1)
+    for number in range(registry.MAX_EVENTS):
+        call(state="frozen", reason="freeze %d" % number)
+    history = call(events=1000)["events"]
+    assert len(history) == registry.MAX_EVENTS
+    assert history[-1]["reason"] == "freeze %d" % (registry.MAX_EVENTS - 1)
