@@ -29,7 +29,8 @@ def test_failures_under_load_were_few_and_short(host):
     summary = load_summary(host, "runtime-failure")
     print("load during the runtime failure:", summary)
     assert summary["failed"] > 0, summary
-    # The probe's fail_fast ends the bake at the first burst; the switch back
-    # follows at once. Generous bound: the bake time alone is 10 s.
-    assert summary["failure_window_s"] < 8, summary
+    # The failures ended: the load saw the restored release answer for the
+    # rest of its run (two seconds at least, load-stop.yml). How long they
+    # lasted is measured by benchmarks/bench_deploy.py, not asserted here.
+    assert summary["last_failure_s"] < summary["seconds"] - 1.5, summary
     assert summary["status_counts"].get("500", 0) == summary["failed"], summary
