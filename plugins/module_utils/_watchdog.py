@@ -1,0 +1,374 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The watchdog of one site on one host.
+
+It probes the live release every ``interval`` seconds. After ``failures``
+consecutive failed checks (re-checked every ``retry_interval`` seconds once
+one failed) it restores the last known-good release through the same code
+as the rollback (``_release.restore_known_good``: manifest check, the
+server's own config test, switch, the failing release marked bad), reloads
+the servers, probes again and records every step as an event in the site's
+registry. It never acts while a deploy holds the site, rolls back from a
+release at most once, and only reports when there is nothing good to go
+back to. Standard library only; the watchdog role installs these module_utils
+on the host and runs::
+
+    python3 -m ansible_collections.lastgood.webstack.plugins.module_utils._watchdog CONFIG [--supervise | --check]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import (
+    default_config_dir,
+    server_binary,
+    test_candidate,
+)
+from ansible_collections.lastgood.webstack.plugins.module_utils._probe import (
+    Probe,
+    ProbeError,
+    Target,
+    describe_failure,
+    verdict,
+)
+
+WATCHER = "watchdog"
+# Not __name__, which is "__main__" when run with -m.
+MODULE = "ansible_collections.lastgood.webstack.plugins.module_utils._watchdog"
+DEFAULTS = {
+    "base_dir": "/srv/lastgood",
+    "urls": ["http://127.0.0.1/"],
+    "host_header": None,
+    "expect_status": [200],
+    "expect_body": None,
+    "timeout": 2.0,
+    "interval": 5.0,
+    "retry_interval": 1.0,
+    "failures": 3,
+    "server": None,
+    "reload_command": [],
+    "reload_if_changed": [],
+    "confirm_requests": 5,
+    "alert_command": [],
+    "alert_url": None,
+    "lock_timeout": 2.0,
+}
+_SBIN = ["/usr/sbin", "/sbin", "/usr/local/sbin"]
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_config(path):
+    """The watchdog's settings from a JSON file, defaults filled in."""
+    try:
+        with open(path) as handle:
+            given = json.load(handle)
+    except OSError as error:
+        raise ConfigError("cannot read %s: %s" % (path, error.strerror))
+    except ValueError as error:
+        raise ConfigError("%s is not JSON: %s" % (path, error))
+    if not isinstance(given, dict) or not given.get("site"):
+        raise ConfigError("%s must be a JSON object with at least site" % path)
+    unknown = sorted(set(given) - set(DEFAULTS) - {"site"})
+    if unknown:
+        raise ConfigError("%s: unknown settings %s" % (path, ", ".join(unknown)))
+    config = dict(DEFAULTS, **given)
+    if config["failures"] < 1 or config["interval"] <= 0 or config["retry_interval"] <= 0:
+        raise ConfigError("%s: failures must be at least 1 and the intervals above 0" % path)
+    if config["server"] not in (None, "nginx", "apache"):
+        raise ConfigError("%s: server must be nginx, apache or null, not %r" % (path, config["server"]))
+    return config
+
+
+def run_command(argv, environ=None, stdin=None, timeout=60):
+    """``(rc, stdout, stderr)`` of argv, no shell, LC_ALL=C."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.update(environ or {})
+    try:
+        completed = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=timeout,
+                                   check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        return 127, "", str(error)
+    return completed.returncode, completed.stdout, completed.stderr
+
+
+def find_binary(name, required, dirs):
+    for directory in dirs or []:
+        candidate = os.path.join(directory, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which(name)
+    if found is None and required:
+        raise registry.ReleaseError("%s is not installed (looked in %s and PATH)" % (name, ", ".join(dirs or [])))
+    return found
+
+
+def probe(config, requests):
+    """``(problems, summary)`` of ``requests`` requests over the URLs."""
+    try:
+        summary = Probe(config["urls"], host_header=config["host_header"], expect_status=config["expect_status"],
+                        expect_body=config["expect_body"], requests=requests, concurrency=1,
+                        timeout=config["timeout"], fail_fast=None).run()
+    except ProbeError as error:
+        return [str(error)], None
+    return verdict(summary), summary
+
+
+class Watchdog:
+    """One site's watcher. ``probe``, ``run`` and ``log`` are injectable
+    for tests; ``step()`` is one check and returns the seconds to wait."""
+
+    def __init__(self, config, probe_fn=probe, run_fn=run_command, log=None, alert_fn=None):
+        self.config = config
+        self.site = registry.Site(config["base_dir"], config["site"])
+        self.probe = probe_fn
+        self.run = run_fn
+        self.log = log or (lambda text: sys.stderr.write(text + "\n"))
+        self.alert = alert_fn or self._alert
+        self.failed_checks = 0
+        self.first_failure_at = None
+        self.reported = set()
+
+    # The loop ---------------------------------------------------------------
+
+    def step(self):
+        config = self.config
+        current = self.site.current()
+        if current is None or self.site.lease() is not None:
+            # No release, or a deploy holds the site and probes it itself.
+            self.failed_checks = 0
+            return config["interval"]
+        problems, summary = self.probe(config, max(1, len(config["urls"])))
+        if not problems:
+            if self.failed_checks:
+                self.log("%s: %s answers again after %d failed check(s)" % (self.site.name, current, self.failed_checks))
+            self.failed_checks = 0
+            self.first_failure_at = None
+            return config["interval"]
+        self.failed_checks += 1
+        if self.first_failure_at is None:
+            self.first_failure_at = registry.now()
+        why = describe_failure(summary, problems) if summary else "; ".join(problems)
+        self.log("%s: %s failed check %d of %d: %s" % (self.site.name, current, self.failed_checks,
+                                                       config["failures"], why))
+        if self.failed_checks < config["failures"]:
+            return config["retry_interval"]
+        self.act(current, why)
+        self.failed_checks = 0
+        self.first_failure_at = None
+        return config["interval"]
+
+    def forever(self):
+        self.log("watching %s (%s) every %gs" % (self.site.name, ", ".join(self.config["urls"]),
+                                                self.config["interval"]))
+        while True:
+            try:
+                wait = self.step()
+            except registry.ReleaseError as error:
+                self.log("%s: %s" % (self.site.name, error))
+                wait = self.config["interval"]
+            except Exception as error:  # pylint: disable=broad-except
+                # Keep watching; the supervisor would restart a dead watcher
+                # but lose the count of failed checks.
+                self.log("%s: unexpected error, still watching: %s: %s" % (self.site.name, type(error).__name__, error))
+                wait = self.config["interval"]
+            time.sleep(wait)
+
+    # Acting -------------------------------------------------------------------
+
+    def act(self, failing, why):
+        """Restore the known-good release in place of ``failing``, or
+        report why not. Returns the event recorded."""
+        config = self.config
+        site = self.site
+        reason = "%s failed %d consecutive checks since %s: %s" % (failing, config["failures"],
+                                                                    self.first_failure_at, why)
+        try:
+            lock = site.lock(config["lock_timeout"])
+            lock.acquire()
+        except registry.ReleaseError as error:
+            self.log("%s: not acting this time: %s" % (site.name, error))
+            return None
+        switched = None
+        try:
+            state = site.load_state()
+            if site.current() != failing:
+                return None
+            if site.lease() is not None:
+                return None
+            memory = state.setdefault("watchdog", {"rolled_back_from": [], "restored": []})
+            refusal = None
+            if failing in memory["rolled_back_from"]:
+                refusal = "it rolled back from %s automatically once already" % failing
+            elif failing in memory["restored"]:
+                refusal = "%s is the release it restored itself, and it fails too" % failing
+            recorded = len(state.get("events", []))
+            if refusal is None:
+                try:
+                    _actions, rollback = registry.restore_known_good(
+                        site, state, None, "watchdog: " + reason, False, self._config_test(),
+                        server=config["server"] or "the server")
+                    switched = rollback
+                except registry.ReleaseError as error:
+                    refusal = str(error)
+            if switched is not None:
+                memory["rolled_back_from"] = (memory["rolled_back_from"] + [failing])[-20:]
+                memory["restored"] = (memory["restored"] + [switched["target"]])[-20:]
+                events = state.get("events", [])[recorded:]
+            else:
+                key = (failing, refusal)
+                if key in self.reported:
+                    return None
+                self.reported.add(key)
+                events = [registry.add_event(state, "watchdog_alert", failing,
+                                             reason="%s; not rolling back: %s" % (reason, refusal))]
+            for event in events:
+                event["by"] = WATCHER
+            site.save_state(state)
+        finally:
+            lock.release()
+        if switched is None:
+            self.log("%s: ALERT %s" % (site.name, events[0]["reason"]))
+            self.alert(events[0])
+            return events[0]
+        return self._after_switch(failing, switched, events)
+
+    def _after_switch(self, failing, rollback, events):
+        config = self.config
+        site = self.site
+        target = rollback["target"]
+        notes = []
+        for entry in config["reload_if_changed"]:
+            if registry.changed_between(site, failing, target, entry["path"]):
+                rc, out, err = self.run(entry["command"])
+                notes.append("reload for %s/ exit %d%s" % (entry["path"], rc, (": " + (err or out).strip()) if rc else ""))
+        if config["reload_command"]:
+            rc, out, err = self.run(config["reload_command"])
+            notes.append("reload exit %d%s" % (rc, (": " + (err or out).strip()) if rc else ""))
+        problems, summary = self.probe(config, config["confirm_requests"])
+        rolled_back = next((event for event in events if event["event"] == "rolled_back"), events[0])
+        rolled_back["detail"] = "; ".join(notes + [
+            "probe of %s: %s" % (target, "%d/%d ok" % (summary["ok"], summary["total"]) if not problems
+                                 else describe_failure(summary, problems) if summary else "; ".join(problems))])
+        self.log("%s: rolled back from %s to %s (%s)" % (site.name, failing, target, rolled_back["detail"]))
+        alert = None
+        with site.lock(max(config["lock_timeout"], 10.0)):
+            state = site.load_state()
+            for event in state.get("events", []):
+                if event.get("at") == rolled_back["at"] and event.get("event") == "rolled_back":
+                    event["detail"] = rolled_back["detail"]
+            if problems:
+                # The known-good fails too: report, and never act on it (it is in "restored").
+                alert = registry.add_event(state, "watchdog_alert", target, by=WATCHER,
+                                           reason="%s, restored after %s failed, fails too: %s; only reporting" % (
+                                               target, failing, rolled_back["detail"]))
+            site.save_state(state)
+        self.alert(rolled_back)
+        if alert is not None:
+            self.log("%s: ALERT %s" % (site.name, alert["reason"]))
+            self.alert(alert)
+        return rolled_back
+
+    def _config_test(self):
+        server = self.config["server"]
+        if server is None:
+            return None
+        config_dir = default_config_dir(server)
+        binary = server_binary(find_binary, server, config_dir)
+        site = self.site
+
+        def config_test(target):
+            try:
+                rc, output, _cmd = test_candidate(server, config_dir, {site.current_link: site.release_dir(target)},
+                                                  binary, lambda cmd, environ: self.run(cmd, environ))
+            except OSError as error:
+                raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
+                    config_dir, error.filename, error.strerror))
+            return rc, output
+        return config_test
+
+    def _alert(self, event):
+        """Run the alert command (the event as JSON on stdin) and post to the
+        alert URL. A failing hook is logged, never fatal."""
+        payload = json.dumps(dict(event, host=os.uname().nodename), sort_keys=True)
+        if self.config["alert_command"]:
+            rc, out, err = run_command(self.config["alert_command"], {"LASTGOOD_EVENT": event["event"]}, payload,
+                                       timeout=30)
+            if rc != 0:
+                self.log("alert command %s failed (exit %d): %s" % (self.config["alert_command"][0], rc,
+                                                                   (err or out).strip()[:300]))
+        if self.config["alert_url"]:
+            request = urllib.request.Request(self.config["alert_url"], data=payload.encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    response.read(1024)
+            except (OSError, ValueError) as error:
+                self.log("alert URL %s failed: %s" % (self.config["alert_url"], error))
+
+
+def supervise(argv):
+    """Run the watcher as a child and start it again when it dies; SIGTERM
+    stops both. For hosts without systemd."""
+    child = None
+
+    def stop(_signum, _frame):
+        if child is not None and child.poll() is None:
+            child.terminate()
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    backoff = 1.0
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen([sys.executable, "-m", MODULE] + argv)
+        rc = child.wait()
+        sys.stderr.write("%s watchdog exited (%s); starting it again in %.0fs\n" % (registry.now(), rc, backoff))
+        sys.stderr.flush()
+        time.sleep(backoff)
+        backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, 30.0)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--supervise" in argv:
+        argv.remove("--supervise")
+        supervise(argv)
+        return 0
+    check_only = "--check" in argv
+    if check_only:
+        argv.remove("--check")
+    if len(argv) != 1:
+        sys.stderr.write("usage: python3 -m %s CONFIG [--supervise | --check]\n" % MODULE)
+        return 2
+    try:
+        config = load_config(argv[0])
+        if check_only:
+            registry.Site(config["base_dir"], config["site"])
+            for url in config["urls"]:
+                Target(url)
+            return 0
+        watchdog = Watchdog(config, log=lambda text: (sys.stderr.write("%s %s\n" % (registry.now(), text)),
+                                                      sys.stderr.flush()))
+    except (ConfigError, registry.ReleaseError, ProbeError) as error:
+        sys.stderr.write("watchdog: %s\n" % error)
+        return 2
+    watchdog.forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The watchdog's decisions on a real registry: when it rolls back, when it
+only reports, and that it never acts twice or while a deploy holds the site.
+The probe and commands are injected; the HTTP side is the probe module's,
+tested on its own, and the whole watcher runs for real in the molecule
+scenario watchdog."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.module_utils import _watchdog
+
+
+def _release(site, state, release_id, text, known_good=True):
+    src = os.path.join(site.dir, "..", "src-" + release_id)
+    os.makedirs(os.path.join(src, "app"), exist_ok=True)
+    with open(os.path.join(src, "app", "index.php"), "w") as handle:
+        handle.write(text)
+    registry.stage(site, state, release_id, src, False)
+    registry.switch(site, state, release_id, False)
+    if known_good:
+        registry.mark_known_good(site, state, release_id, False)
+
+
+@pytest.fixture
+def site(tmp_path):
+    site = registry.Site(str(tmp_path / "srv"), "shop")
+    os.makedirs(site.releases_dir)
+    state = site.load_state()
+    _release(site, state, "v1", "v1")
+    _release(site, state, "v2", "v2")
+    site.save_state(state)
+    return site
+
+
+class FakeProbe:
+    """Answers as the release named in ``healthy`` would: ok while
+    ``current`` is one of them."""
+
+    def __init__(self, site, healthy):
+        self.site = site
+        self.healthy = set(healthy)
+        self.calls = 0
+
+    def __call__(self, config, requests):
+        self.calls += 1
+        if self.site.current() in self.healthy:
+            return [], {"ok": requests, "total": requests}
+        return ["error rate 100.0%"], None
+
+
+def make(site, healthy, **settings):
+    config = dict(_watchdog.DEFAULTS, site="shop", base_dir=os.path.dirname(site.dir), **settings)
+    ran, alerts, lines = [], [], []
+    watchdog = _watchdog.Watchdog(config, probe_fn=FakeProbe(site, healthy),
+                                  run_fn=lambda argv, environ=None: (ran.append(argv), (0, "", ""))[1],
+                                  log=lines.append, alert_fn=alerts.append)
+    return watchdog, ran, alerts, lines
+
+
+def test_a_healthy_site_is_left_alone(site):
+    watchdog, ran, alerts, _ = make(site, {"v1", "v2"})
+    for _ in range(5):
+        assert watchdog.step() == watchdog.config["interval"]
+    assert site.current() == "v2" and not ran and not alerts
+
+
+def test_after_the_failures_in_a_row_it_restores_the_known_good_once(site):
+    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=3, reload_command=["/usr/sbin/nginx", "-s", "reload"])
+    # Checks after the first failure come at the retry interval.
+    assert watchdog.step() == watchdog.config["retry_interval"]
+    assert watchdog.step() == watchdog.config["retry_interval"]
+    assert site.current() == "v2"
+    assert watchdog.step() == watchdog.config["interval"]
+    assert site.current() == "v1"
+    state = site.load_state()
+    assert state["releases"]["v2"]["status"] == "bad" and state["known_good"] == "v1"
+    assert ran == [["/usr/sbin/nginx", "-s", "reload"]]
+    kinds = [(event["event"], event["release"], event["by"]) for event in state["events"][-2:]]
+    assert kinds == [("rolled_back", "v1", "watchdog"), ("bad", "v2", "watchdog")]
+    assert "v2 failed 3 consecutive checks" in state["releases"]["v2"]["reason"]
+    assert "probe of v1: 5/5 ok" in state["events"][-2]["detail"]
+    assert [alert["event"] for alert in alerts] == ["rolled_back"]
+
+
+def test_a_recovering_site_resets_the_count(site):
+    watchdog, *_ = make(site, {"v1"}, failures=2)
+    watchdog.step()
+    watchdog.probe.healthy.add("v2")
+    watchdog.step()
+    watchdog.probe.healthy.discard("v2")
+    watchdog.step()
+    assert site.current() == "v2"
+
+
+def test_it_never_acts_while_a_deploy_holds_the_site(site):
+    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=1)
+    registry.take_lease(site, "deploy alice", 600, False)
+    for _ in range(3):
+        watchdog.step()
+    assert site.current() == "v2" and watchdog.probe.calls == 0 and not alerts
+
+
+def test_a_module_holding_the_lock_makes_it_wait_for_the_next_round(site):
+    watchdog, ran, alerts, lines = make(site, {"v1"}, failures=1, lock_timeout=0.1)
+    with site.lock(1):
+        watchdog.step()
+    assert site.current() == "v2" and "not acting this time" in lines[-1]
+    watchdog.step()
+    assert site.current() == "v1"
+
+
+def test_without_a_known_good_to_go_back_to_it_only_reports_once(tmp_path):
+    site = registry.Site(str(tmp_path / "srv"), "shop")
+    os.makedirs(site.releases_dir)
+    state = site.load_state()
+    _release(site, state, "v1", "v1")
+    site.save_state(state)
+    watchdog, ran, alerts, _ = make(site, set(), failures=1)
+    watchdog.step()
+    watchdog.step()
+    assert site.current() == "v1" and not ran
+    assert len(alerts) == 1 and alerts[0]["event"] == "watchdog_alert"
+    assert "no known-good release other than v1" in alerts[0]["reason"]
+    assert site.load_state()["events"][-1]["event"] == "watchdog_alert"
+
+
+def test_when_the_known_good_fails_too_it_reports_and_does_not_flap(site):
+    watchdog, ran, alerts, _ = make(site, set(), failures=1)
+    watchdog.step()
+    assert site.current() == "v1"
+    assert [alert["event"] for alert in alerts] == ["rolled_back", "watchdog_alert"]
+    assert "fails too" in alerts[1]["reason"]
+    for _ in range(3):
+        watchdog.step()
+    # v1 is the release it restored: it never rolls back from it, and says so once.
+    assert site.current() == "v1"
+    assert [alert["event"] for alert in alerts] == ["rolled_back", "watchdog_alert", "watchdog_alert"]
+
+
+def test_it_rolls_back_from_a_release_once_only(site):
+    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=1)
+    watchdog.step()
+    assert site.current() == "v1"
+    # Someone puts v2 back by hand (it is bad now, so only by marking it good again).
+    state = site.load_state()
+    state["releases"]["v2"]["status"] = "known_good"
+    registry.switch(site, state, "v2", False)
+    site.save_state(state)
+    watchdog.step()
+    assert site.current() == "v2"
+    assert "rolled back from v2 automatically once already" in alerts[-1]["reason"]
+
+
+def test_the_config_test_refusing_the_known_good_switches_nothing(site, monkeypatch):
+    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=1, server="nginx")
+    monkeypatch.setattr(watchdog, "_config_test", lambda: (lambda target: (1, "nginx: [emerg] unknown directive")))
+    watchdog.step()
+    assert site.current() == "v2"
+    assert "nginx refuses the configuration" in alerts[0]["reason"]
+
+
+def test_the_alert_command_gets_the_event_as_json(site, tmp_path):
+    out = tmp_path / "alert.json"
+    config = dict(_watchdog.DEFAULTS, site="shop", base_dir=os.path.dirname(site.dir),
+                  alert_command=[sys.executable, "-c",
+                                 "import os,sys; open(%r,'w').write(os.environ['LASTGOOD_EVENT']+' '+sys.stdin.read())"
+                                 % str(out)])
+    watchdog = _watchdog.Watchdog(config, log=lambda text: None)
+    watchdog.alert({"event": "rolled_back", "release": "v1"})
+    kind, payload = out.read_text().split(" ", 1)
+    assert kind == "rolled_back" and json.loads(payload)["release"] == "v1" and json.loads(payload)["host"]
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({}, "at least site"),
+    ({"site": "shop", "intervall": 5}, "unknown settings intervall"),
+    ({"site": "shop", "failures": 0}, "failures must be at least 1"),
+    ({"site": "shop", "server": "lighttpd"}, "server must be nginx, apache or null"),
+])
+def test_bad_settings_are_refused_clearly(tmp_path, settings, message):
+    path = tmp_path / "watchdog.json"
+    path.write_text(json.dumps(settings))
+    with pytest.raises(_watchdog.ConfigError, match=message):
+        _watchdog.load_config(str(path))
+    path.write_text("{not json")
+    with pytest.raises(_watchdog.ConfigError, match="is not JSON"):
+        _watchdog.load_config(str(path))
+
+
+def test_commands_run_with_lc_all_c_and_the_environment_given():
+    rc, out, err = _watchdog.run_command(
+        [sys.executable, "-c", "import os; print(os.environ['LC_ALL'], os.environ['APACHE_CONFDIR'])"],
+        {"LC_ALL": "C", "APACHE_CONFDIR": "/tmp/copy"})
+    assert (rc, out.split(), err) == (0, ["C", "/tmp/copy"], "")
+    assert _watchdog.run_command(["/nonexistent/binary"])[0] == 127
+
+
+def test_the_config_test_runs_the_server_on_a_candidate_copy(site, tmp_path, monkeypatch):
+    """The real _config_test with a stand-in nginx binary that records its argv."""
+    config_dir = tmp_path / "etc-nginx"
+    config_dir.mkdir()
+    (config_dir / "nginx.conf").write_text("include %s/nginx/*.conf;\n" % site.current_link)
+    fake = tmp_path / "nginx"
+    seen = tmp_path / "seen"
+    fake.write_text("#!/bin/sh\necho \"$@\" > %s\ncat \"$4\" >> %s\nexit 0\n" % (seen, seen))
+    fake.chmod(0o755)
+    monkeypatch.setattr(_watchdog, "default_config_dir", lambda server: str(config_dir))
+    monkeypatch.setattr(_watchdog, "find_binary", lambda name, required, dirs: str(fake))
+    config = dict(_watchdog.DEFAULTS, site="shop", base_dir=os.path.dirname(site.dir), server="nginx", failures=1)
+    alerts = []
+    watchdog = _watchdog.Watchdog(config, probe_fn=FakeProbe(site, {"v1"}), log=lambda text: None,
+                                  alert_fn=alerts.append)
+    watchdog.step()
+    assert site.current() == "v1", alerts
+    argv, included = seen.read_text().splitlines()
+    assert argv.startswith("-t -q -c ") and argv.endswith("/nginx.conf")
+    assert included == "include %s/nginx/*.conf;" % site.release_dir("v1")
