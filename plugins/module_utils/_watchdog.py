@@ -19,6 +19,7 @@ on the host and runs::
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
+import urllib.parse
 
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
 from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import (
@@ -172,8 +173,8 @@ class Watchdog:
         return config["interval"]
 
     def forever(self):
-        self.log("watching %s (%s) every %gs" % (self.site.name, ", ".join(self.config["urls"]),
-                                                self.config["interval"]))
+        self.log("watching %s (%s) every %gs" % (
+            self.site.name, ", ".join(self.config["urls"]), self.config["interval"]))
         while True:
             try:
                 wait = self.step()
@@ -194,8 +195,8 @@ class Watchdog:
         report why not. Returns the event recorded."""
         config = self.config
         site = self.site
-        reason = "%s failed %d consecutive checks since %s: %s" % (failing, config["failures"],
-                                                                    self.first_failure_at, why)
+        reason = "%s failed %d consecutive checks since %s: %s" % (
+            failing, config["failures"], self.first_failure_at, why)
         try:
             lock = site.lock(config["lock_timeout"])
             lock.acquire()
@@ -293,7 +294,7 @@ class Watchdog:
         def config_test(target):
             try:
                 rc, output, _cmd = test_candidate(server, config_dir, {site.current_link: site.release_dir(target)},
-                                                  binary, lambda cmd, environ: self.run(cmd, environ))
+                                                  binary, self.run)
             except OSError as error:
                 raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
                     config_dir, error.filename, error.strerror))
@@ -308,16 +309,32 @@ class Watchdog:
             rc, out, err = run_command(self.config["alert_command"], {"LASTGOOD_EVENT": event["event"]}, payload,
                                        timeout=30)
             if rc != 0:
-                self.log("alert command %s failed (exit %d): %s" % (self.config["alert_command"][0], rc,
-                                                                   (err or out).strip()[:300]))
+                self.log("alert command %s failed (exit %d): %s" % (
+                    self.config["alert_command"][0], rc, (err or out).strip()[:300]))
         if self.config["alert_url"]:
-            request = urllib.request.Request(self.config["alert_url"], data=payload.encode(), method="POST",
-                                             headers={"Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    response.read(1024)
-            except (OSError, ValueError) as error:
+                status = post_json(self.config["alert_url"], payload)
+                if not 200 <= status < 300:
+                    self.log("alert URL %s answered %d" % (self.config["alert_url"], status))
+            except (OSError, ValueError, http.client.HTTPException) as error:
                 self.log("alert URL %s failed: %s" % (self.config["alert_url"], error))
+
+
+def post_json(url, payload, timeout=5.0):
+    """POST ``payload`` (JSON text) to an http(s) URL; the status."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request("POST", (parts.path or "/") + ("?" + parts.query if parts.query else ""), body=payload.encode(),
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read(1024)
+        return response.status
+    finally:
+        connection.close()
 
 
 def supervise(argv):
@@ -328,7 +345,7 @@ def supervise(argv):
     def stop(_signum, _frame):
         if child is not None and child.poll() is None:
             child.terminate()
-        sys.exit(0)
+        raise SystemExit(0)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     backoff = 1.0
@@ -371,4 +388,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

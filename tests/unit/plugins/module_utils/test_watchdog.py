@@ -62,14 +62,14 @@ def make(site, healthy, **settings):
 
 
 def test_a_healthy_site_is_left_alone(site):
-    watchdog, ran, alerts, _ = make(site, {"v1", "v2"})
-    for _ in range(5):
+    watchdog, ran, alerts, _lines = make(site, {"v1", "v2"})
+    for _round in range(5):
         assert watchdog.step() == watchdog.config["interval"]
     assert site.current() == "v2" and not ran and not alerts
 
 
 def test_after_the_failures_in_a_row_it_restores_the_known_good_once(site):
-    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=3, reload_command=["/usr/sbin/nginx", "-s", "reload"])
+    watchdog, ran, alerts, _lines = make(site, {"v1"}, failures=3, reload_command=["/usr/sbin/nginx", "-s", "reload"])
     # Checks after the first failure come at the retry interval.
     assert watchdog.step() == watchdog.config["retry_interval"]
     assert watchdog.step() == watchdog.config["retry_interval"]
@@ -87,7 +87,7 @@ def test_after_the_failures_in_a_row_it_restores_the_known_good_once(site):
 
 
 def test_a_recovering_site_resets_the_count(site):
-    watchdog, *_ = make(site, {"v1"}, failures=2)
+    watchdog = make(site, {"v1"}, failures=2)[0]
     watchdog.step()
     watchdog.probe.healthy.add("v2")
     watchdog.step()
@@ -97,9 +97,9 @@ def test_a_recovering_site_resets_the_count(site):
 
 
 def test_it_never_acts_while_a_deploy_holds_the_site(site):
-    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=1)
+    watchdog, ran, alerts, _lines = make(site, {"v1"}, failures=1)
     registry.take_lease(site, "deploy alice", 600, False)
-    for _ in range(3):
+    for _round in range(3):
         watchdog.step()
     assert site.current() == "v2" and watchdog.probe.calls == 0 and not alerts
 
@@ -119,7 +119,7 @@ def test_without_a_known_good_to_go_back_to_it_only_reports_once(tmp_path):
     state = site.load_state()
     _release(site, state, "v1", "v1")
     site.save_state(state)
-    watchdog, ran, alerts, _ = make(site, set(), failures=1)
+    watchdog, ran, alerts, _lines = make(site, set(), failures=1)
     watchdog.step()
     watchdog.step()
     assert site.current() == "v1" and not ran
@@ -129,12 +129,12 @@ def test_without_a_known_good_to_go_back_to_it_only_reports_once(tmp_path):
 
 
 def test_when_the_known_good_fails_too_it_reports_and_does_not_flap(site):
-    watchdog, ran, alerts, _ = make(site, set(), failures=1)
+    watchdog, ran, alerts, _lines = make(site, set(), failures=1)
     watchdog.step()
     assert site.current() == "v1"
     assert [alert["event"] for alert in alerts] == ["rolled_back", "watchdog_alert"]
     assert "fails too" in alerts[1]["reason"]
-    for _ in range(3):
+    for _round in range(3):
         watchdog.step()
     # v1 is the release it restored: it never rolls back from it, and says so once.
     assert site.current() == "v1"
@@ -142,7 +142,7 @@ def test_when_the_known_good_fails_too_it_reports_and_does_not_flap(site):
 
 
 def test_it_rolls_back_from_a_release_once_only(site):
-    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=1)
+    watchdog, ran, alerts, _lines = make(site, {"v1"}, failures=1)
     watchdog.step()
     assert site.current() == "v1"
     # Someone puts v2 back by hand (it is bad now, so only by marking it good again).
@@ -156,7 +156,7 @@ def test_it_rolls_back_from_a_release_once_only(site):
 
 
 def test_the_config_test_refusing_the_known_good_switches_nothing(site, monkeypatch):
-    watchdog, ran, alerts, _ = make(site, {"v1"}, failures=1, server="nginx")
+    watchdog, ran, alerts, _lines = make(site, {"v1"}, failures=1, server="nginx")
     monkeypatch.setattr(watchdog, "_config_test", lambda: (lambda target: (1, "nginx: [emerg] unknown directive")))
     watchdog.step()
     assert site.current() == "v2"
@@ -219,3 +219,30 @@ def test_the_config_test_runs_the_server_on_a_candidate_copy(site, tmp_path, mon
     argv, included = seen.read_text().splitlines()
     assert argv.startswith("-t -q -c ") and argv.endswith("/nginx.conf")
     assert included == "include %s/nginx/*.conf;" % site.release_dir("v1")
+
+
+def test_the_alert_url_gets_the_event_posted(site):
+    import http.server
+    import threading
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the name http.server calls)
+            received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    config = dict(_watchdog.DEFAULTS, site="shop", base_dir=os.path.dirname(site.dir),
+                  alert_url="http://127.0.0.1:%d/hooks/lastgood?x=1" % server.server_port)
+    lines = []
+    _watchdog.Watchdog(config, log=lines.append).alert({"event": "rolled_back", "release": "v1"})
+    thread.join(5)
+    server.server_close()
+    assert received and received[0][0] == "/hooks/lastgood?x=1" and received[0][1]["event"] == "rolled_back"
+    assert not lines
