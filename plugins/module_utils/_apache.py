@@ -20,7 +20,7 @@ import os
 import re
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import ConfigError, read_text
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
 
 SERVER_ROOT = "/etc/apache2"
 # `apache2 -l` of Debian's build.
@@ -187,8 +187,10 @@ class Loader:
     ``<ServerRoot>/envvars`` when it exists)."""
 
     def __init__(self, path_map=None, server_root=SERVER_ROOT, defines=(), version=(2, 4, 62),
-                 envvars=None):
+                 envvars=None, allowed_roots=None):
         self.path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+        # An include outside these trees is reported and never read.
+        self.allowed_roots = allowed_roots or AllowedRoots()
         self.server_root = server_root
         self.version = version
         self.variables = {}
@@ -387,6 +389,10 @@ class Loader:
             if real in chain:
                 result.error = "include loop: %s includes itself through %s" % (
                     file, " -> ".join(chain[chain.index(real):]))
+                continue
+            outside = self.allowed_roots.outside(file)
+            if outside:
+                result.error = outside
                 continue
             try:
                 self._read_file(file, directive.block, chain + [real])

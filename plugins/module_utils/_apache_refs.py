@@ -16,6 +16,7 @@ import os
 import re
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
+    OUTSIDE_ALLOWED_ROOTS,
     describe_missing,
     static_prefix,
     static_prefix_dir,
@@ -294,7 +295,7 @@ class ApacheChecker:
         looked = " (looked for at %s)" % result.checked if result.checked != result.path else ""
         if result.error.startswith("include loop"):
             self.report.finding(ERROR, directive.file, directive.line, directive.raw_name, result.path, result.error)
-        elif result.optional:
+        elif result.optional and OUTSIDE_ALLOWED_ROOTS not in result.error:
             self.report.finding(INFO, directive.file, directive.line, directive.raw_name, result.path,
                                 "%s %s%s" % (result.path, result.error, looked))
         else:

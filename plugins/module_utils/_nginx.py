@@ -16,7 +16,7 @@ import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
 
 MAX_DEPTH = 64
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -242,9 +242,11 @@ class Loader:
     ``prefix`` is the directory relative include paths are resolved
     against (nginx's conf prefix: the main config's directory)."""
 
-    def __init__(self, path_map=None, prefix=None):
+    def __init__(self, path_map=None, prefix=None, allowed_roots=None):
         self.path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
         self.prefix = prefix
+        # An include outside these trees is reported and never read.
+        self.allowed_roots = allowed_roots or AllowedRoots()
         self.files_parsed = []
         self._parsed = {}
 
@@ -315,6 +317,10 @@ class Loader:
                 continue
             if depth + 1 > MAX_DEPTH:
                 result.error = "includes nested deeper than %d files" % MAX_DEPTH
+                continue
+            outside = self.allowed_roots.outside(file)
+            if outside:
+                result.error = outside
                 continue
             try:
                 tree = self._parse_file(file)

@@ -136,3 +136,43 @@ def describe_missing(path):
             return "does not exist (a parent is not a directory)"
         return "does not exist"
     return "exists"
+
+
+OUTSIDE_ALLOWED_ROOTS = "outside allowed_roots"
+
+
+class AllowedRoots:
+    """The trees a configuration or PHP code may reach (``allowed_roots``).
+
+    A path is inside when the file it reaches, with every symlink followed,
+    is under one of the roots or under where ``path_map`` puts one of them,
+    so a symlink in a release that leads to ``/etc/shadow`` is outside
+    although its own path is not. No roots: every path is inside."""
+
+    __slots__ = ("roots", "_real")
+
+    def __init__(self, roots=(), path_map=None):
+        path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+        self.roots = tuple(_strip_slash(os.path.normpath(root)) for root in roots or ())
+        real = set()
+        for root in self.roots:
+            real.add(os.path.realpath(root))
+            real.add(os.path.realpath(path_map.apply(root)))
+        self._real = tuple(sorted(real))
+
+    def __bool__(self):
+        return bool(self.roots)
+
+    def outside(self, checked):
+        """None when ``checked`` (a path as looked for on the host) is inside;
+        else the words of a finding: why it is not."""
+        if not self.roots:
+            return None
+        real = os.path.realpath(checked)
+        for root in self._real:
+            if root == "/" or real == root or real.startswith(root + "/"):
+                return None
+        normal = os.path.normpath(checked)
+        if real != normal:
+            return "leads to %s, %s (%s)" % (real, OUTSIDE_ALLOWED_ROOTS, ", ".join(self.roots))
+        return "is %s (%s)" % (OUTSIDE_ALLOWED_ROOTS, ", ".join(self.roots))

@@ -23,7 +23,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer impor
     STRING,
     scan_statements_fast,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import FileSystem, PathMap, describe_missing
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, FileSystem, PathMap, describe_missing
 
 ERROR = "error"
 WARNING = "warning"
@@ -278,9 +278,11 @@ class Constants:
         return UNRESOLVED
 
 
-def find_php_files(paths, path_map, exclude=()):
+def find_php_files(paths, path_map, exclude=(), allowed_roots=None):
     """``(live path, checked path)`` of every PHP file under ``paths``;
-    symlinked folders followed once, loops skipped."""
+    symlinked folders followed once, loops skipped; with ``allowed_roots``,
+    folders and files that lead outside them are problems, not scanned."""
+    roots = allowed_roots or AllowedRoots()
     found = []
     seen_dirs = set()
     problems = []
@@ -300,12 +302,22 @@ def find_php_files(paths, path_map, exclude=()):
             seen_dirs.add(real)
             dirs.sort()
             live_dir = path_map.unapply(directory)
+            outside = roots.outside(directory)
+            if outside:
+                problems.append("%s %s" % (live_dir, outside))
+                dirs[:] = []
+                continue
             dirs[:] = [name for name in dirs if not _excluded(os.path.join(live_dir, name), exclude)]
             for name in sorted(files):
                 if name.endswith(".php"):
                     live_path = os.path.join(live_dir, name)
-                    if not _excluded(live_path, exclude):
-                        found.append((live_path, os.path.join(directory, name)))
+                    if _excluded(live_path, exclude):
+                        continue
+                    outside = roots.outside(os.path.join(directory, name)) if roots else None
+                    if outside:
+                        problems.append("%s %s" % (live_path, outside))
+                        continue
+                    found.append((live_path, os.path.join(directory, name)))
     return found, problems
 
 
@@ -340,23 +352,25 @@ class Result:
         })
 
 
-def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=()):
-    """Resolve every include/require in the PHP files under ``paths``."""
+def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=(), allowed_roots=()):
+    """Resolve every include/require in the PHP files under ``paths``. With
+    ``allowed_roots``, an include that reaches outside them is an error."""
     # Many small objects, almost none freed: the cyclic collector only costs time.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _scan(paths, include_path, constants, path_map, exclude)
+        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots)
     finally:
         if collecting:
             gc.enable()
 
 
-def _scan(paths, include_path, constants, path_map, exclude):
+def _scan(paths, include_path, constants, path_map, exclude, allowed_roots):
     path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+    roots = AllowedRoots(allowed_roots, path_map)
     fs = FileSystem()
     result = Result()
-    files, result.problems = find_php_files(paths, path_map, exclude)
+    files, result.problems = find_php_files(paths, path_map, exclude, roots)
     result.files_scanned = len(files)
     all_statements = []
     all_definitions = []
@@ -373,7 +387,7 @@ def _scan(paths, include_path, constants, path_map, exclude):
     tails = _TailIndex(files, include_path, path_map)
     for statement in all_statements:
         result.includes_total += 1
-        _resolve(statement, known, include_path, path_map, fs, tails, result)
+        _resolve(statement, known, include_path, path_map, fs, tails, result, roots)
     return result
 
 
@@ -415,7 +429,7 @@ def _candidates(path, statement, include_path):
     return candidates
 
 
-def _resolve(statement, constants, include_path, path_map, fs, tails, result):
+def _resolve(statement, constants, include_path, path_map, fs, tails, result, roots=None):
     if not statement.tokens:
         return
     try:
@@ -433,7 +447,11 @@ def _resolve(statement, constants, include_path, path_map, fs, tails, result):
     result.includes_resolved += 1
     candidates = _candidates(path, statement, include_path)
     for candidate in candidates:
-        if fs.is_file(path_map.apply(candidate)):
+        checked = path_map.apply(candidate)
+        if fs.is_file(checked):
+            outside = roots.outside(checked) if roots else None
+            if outside:
+                result.finding(ERROR, statement, candidate, "%s %s" % (candidate, outside))
             return
     missing = candidates[0] if path.startswith("/") or path.startswith(".") else candidates[-1]
     checked = path_map.apply(missing)
@@ -493,8 +511,9 @@ def _expand_ini_files(ini_files, path_map):
             yield live, checked
 
 
-def check_ini_files(ini_files, path_map, result):
+def check_ini_files(ini_files, path_map, result, allowed_roots=()):
     fs = FileSystem()
+    roots = AllowedRoots(allowed_roots, path_map)
     for live, checked in _expand_ini_files(ini_files, path_map):
         try:
             text = read_source(checked)
@@ -504,6 +523,12 @@ def check_ini_files(ini_files, path_map, result):
         for line, setting, value in ini_references(live, text):
             target = path_map.apply(value)
             if fs.is_file(target):
+                outside = roots.outside(target)
+                if not outside:
+                    continue
+                message = "%s %s %s" % (setting, value, outside)
+                result.findings.append({"severity": ERROR, "file": live, "line": line, "statement": setting,
+                                        "expression": value, "path": value, "message": message})
                 continue
             message = "%s %s %s" % (setting, value, describe_missing(target))
             if target != value:

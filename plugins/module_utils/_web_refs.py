@@ -10,8 +10,8 @@ from __future__ import annotations
 import gc
 
 from ansible_collections.lastgood.webstack.plugins.module_utils import _apache, _apache_refs, _nginx, _nginx_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import FileSystem, PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import WARNING, Report
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, FileSystem, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._report import ERROR, WARNING, Report
 
 SERVERS = ("nginx", "apache")
 DEFAULT_CONFIG = {
@@ -31,9 +31,11 @@ class Result:
 
 
 def validate(server, config=None, path_map=None, check_sockets=True, apache_version=None,
-             apache_defines=(), pool_sockets=()):
+             apache_defines=(), pool_sockets=(), allowed_roots=()):
     """Load ``config`` (live path; read where ``path_map`` puts it) of
-    ``server`` and check each reference. Raises _nginx.ConfigError when the
+    ``server`` and check each reference. With ``allowed_roots``, each
+    reference and include that reaches outside those trees is an error, and
+    such includes are not read. Raises _nginx.ConfigError when the
     configuration cannot be read or parsed."""
     if server not in SERVERS:
         raise ValueError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
@@ -42,31 +44,54 @@ def validate(server, config=None, path_map=None, check_sockets=True, apache_vers
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets)
+        return _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets,
+                         allowed_roots)
     finally:
         if collecting:
             gc.enable()
 
 
-def _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets):
+def _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets, allowed_roots):
     config = config or DEFAULT_CONFIG[server]
     path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+    roots = AllowedRoots(allowed_roots, path_map)
     report = Report()
     fs = FileSystem(sockets=pool_sockets)
     if server == "nginx":
-        loader = _nginx.Loader(path_map)
+        loader = _nginx.Loader(path_map, allowed_roots=roots)
         tree = loader.load(config)
         _nginx_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
     else:
         options = {"defines": apache_defines}
         if apache_version is not None:
             options["version"] = apache_version
-        loader = _apache.Loader(path_map, **options)
+        loader = _apache.Loader(path_map, allowed_roots=roots, **options)
         tree = loader.load(config)
         for file, line, message in loader.warnings:
             report.finding(WARNING, file, line, "Define", None, message)
         _apache_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+    if roots:
+        check_allowed_roots(report, roots)
     return Result(report, list(loader.files_parsed))
+
+
+def check_allowed_roots(report, roots):
+    """An error for each reference that reaches outside ``roots``. Includes
+    are left out: the loader reported those and did not read them."""
+    seen = set()
+    for reference in report.references:
+        checked = reference["checked"]
+        if reference["kind"] == "include" or not isinstance(checked, str) or not checked.startswith("/"):
+            continue
+        outside = roots.outside(checked)
+        if outside is None:
+            continue
+        key = (reference["file"], reference["line"], checked)
+        if key in seen:
+            continue
+        seen.add(key)
+        report.finding(ERROR, reference["file"], reference["line"], reference["directive"], reference["path"],
+                       "%s %s" % (reference["path"], outside))
 
 
 ConfigError = _nginx.ConfigError

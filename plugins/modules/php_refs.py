@@ -63,6 +63,16 @@ options:
     description: Also run C(php -l) on every scanned file, a few at a time in parallel; syntax errors are errors.
     type: bool
     default: false
+  allowed_roots:
+    description:
+      - The trees the code may reach, for example V([/srv/lastgood/shop, /usr/share/php]).
+      - Each scanned file and each include, require and C(auto_prepend_file)/C(auto_append_file) target, with its
+        symlinks followed, must be under one of them or under where O(path_map) puts one of them; a target
+        outside them is an error, a scanned folder or file outside them is not scanned and fails the module.
+      - Empty, the default, allows every path.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -95,6 +105,13 @@ EXAMPLES = r"""
     ini_files: [/etc/php/8.2/fpm/pool.d/app.conf]
     constants:
       APP_ROOT: /var/www/app/
+
+- name: Refuse code that includes anything outside the release and PHP's own library
+  lastgood.webstack.php_refs:
+    paths: [/srv/lastgood/blog/current/app]
+    path_map:
+      /srv/lastgood/blog/current: /srv/lastgood/blog/releases/20261124T1015
+    allowed_roots: [/srv/lastgood/blog/current, /usr/share/php]
 """
 
 RETURN = r"""
@@ -172,7 +189,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import (
     ERROR,
     check_ini_files,
@@ -228,6 +245,7 @@ def main():
             path_map=dict(type="dict", default={}),
             exclude=dict(type="list", elements="str", default=[]),
             lint=dict(type="bool", default=False),
+            allowed_roots=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -236,12 +254,15 @@ def main():
         if not str(live).startswith("/") or not isinstance(candidate, str) or not candidate.startswith("/"):
             module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
     path_map = PathMap(params["path_map"])
+    for root in params["allowed_roots"]:
+        if not root.startswith("/"):
+            module.fail_json(msg="allowed_roots: %r is not an absolute path" % root)
     include_path = params["include_path"] if params["include_path"] is not None else host_include_path(module)
     gc.disable()
     started = time.monotonic()
     result = scan(params["paths"], include_path=include_path, constants=params["constants"], path_map=path_map,
-                  exclude=params["exclude"])
-    check_ini_files(params["ini_files"], path_map, result)
+                  exclude=params["exclude"], allowed_roots=params["allowed_roots"])
+    check_ini_files(params["ini_files"], path_map, result, params["allowed_roots"])
     output = dict(
         changed=False,
         findings=result.findings,
@@ -252,7 +273,8 @@ def main():
         include_path=include_path,
     )
     if params["lint"]:
-        files, dummy = find_php_files(params["paths"], path_map, params["exclude"])
+        files, dummy = find_php_files(params["paths"], path_map, params["exclude"],
+                                      AllowedRoots(params["allowed_roots"], path_map))
         lint_findings = lint(module, files)
         output["findings"] = result.findings + lint_findings
         output["lint_errors"] = len(lint_findings)

@@ -64,6 +64,16 @@ options:
     type: list
     elements: path
     default: []
+  allowed_roots:
+    description:
+      - The trees the configuration may reach, for example V([/etc/nginx, /srv/lastgood/shop, /run/php, /var/log/nginx]).
+      - Each referenced path, with its symlinks followed, must be under one of them, or under where
+        O(path_map) puts one of them; anything else, such as C(root /) or an C(include /etc/shadow), is an
+        error. An include outside them is reported and never read.
+      - Empty, the default, allows every path.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -109,6 +119,16 @@ EXAMPLES = r"""
       /srv/lastgood/shop/current: /srv/lastgood/shop/releases/20261124T101500
     php_fpm_pools:
       - /srv/lastgood/shop/current/php-fpm
+
+- name: Refuse a configuration that reaches outside the site's own trees
+  lastgood.webstack.web_refs:
+    server: nginx
+    allowed_roots:
+      - /etc/nginx
+      - /srv/lastgood/shop
+      - /run/php
+      - /var/log/nginx
+      - /usr/share/nginx
 
 - name: Check Apache without the PHP-FPM sockets (PHP-FPM is not installed yet)
   lastgood.webstack.web_refs:
@@ -281,6 +301,7 @@ def main():
             check_sockets=dict(type="bool", default=True),
             apache_defines=dict(type="list", elements="str", default=[]),
             php_fpm_pools=dict(type="list", elements="path", default=[]),
+            allowed_roots=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -292,6 +313,9 @@ def main():
         if not isinstance(candidate, str) or not str(live).startswith("/") or not candidate.startswith("/"):
             module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
         path_map[str(live)] = candidate
+    for root in params["allowed_roots"]:
+        if not root.startswith("/"):
+            module.fail_json(msg="allowed_roots: %r is not an absolute path" % root)
 
     try:
         sockets = pool_sockets(params["php_fpm_pools"], PathMap(path_map))
@@ -306,6 +330,7 @@ def main():
             apache_version=apache_version(module) if server == "apache" else None,
             apache_defines=params["apache_defines"],
             pool_sockets=sockets,
+            allowed_roots=params["allowed_roots"],
         )
     except ConfigError as error:
         module.fail_json(msg="%s configuration cannot be checked: %s" % (server, error),

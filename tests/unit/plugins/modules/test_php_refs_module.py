@@ -52,3 +52,12 @@ def test_lint_reports_syntax_errors_php_l_finds(make_tree, capsys):
     [finding] = result["findings"]
     assert (finding["file"], finding["line"], finding["statement"]) == (str(root / "app/bad.php"), 4, "php -l")
     assert "syntax error" in finding["message"]
+
+
+def test_allowed_roots_option(make_tree, capsys):
+    root = make_tree({"app/index.php": "<?php\nrequire '/etc/hostname';\n"})
+    code, result = run_module(capsys, paths=[str(root / "app")], include_path=["."], allowed_roots=[str(root)])
+    assert code == 1
+    assert result["msg"] == "%s/app/index.php:2: require: /etc/hostname is outside allowed_roots (%s)" % (root, root)
+    code, result = run_module(capsys, paths=[str(root / "app")], include_path=["."], allowed_roots=["app"])
+    assert code == 1 and result["msg"] == "allowed_roots: 'app' is not an absolute path"

@@ -109,3 +109,12 @@ def test_sockets_of_the_release_pools_count_as_present(tmp_path, capsys):
     assert code == 0, result.get("msg")
     code, result = run_module(capsys, server="nginx", config=str(config), php_fpm_pools=[str(tmp_path / "none")])
     assert code == 1
+
+
+def test_allowed_roots_option(tmp_path, capsys):
+    config = write(tmp_path, SOUND.replace("    index index.php;", "    index index.php;\n    location /all { root /; }"))
+    code, result = run_module(capsys, server="nginx", config=str(config), allowed_roots=[str(tmp_path)])
+    assert code == 1 and result["failed"]
+    assert result["msg"] == "%s:5: root: / is outside allowed_roots (%s)" % (config, tmp_path)
+    code, result = run_module(capsys, server="nginx", config=str(config), allowed_roots=["relative/dir"])
+    assert code == 1 and result["msg"] == "allowed_roots: 'relative/dir' is not an absolute path"
