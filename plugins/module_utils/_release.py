@@ -449,8 +449,11 @@ def stage(site, state, release_id, src, check_mode):
         return ["staged release %s (checksum %s)" % (release_id, checksum)]
     os.makedirs(site.releases_dir, exist_ok=True)
     temporary = os.path.join(site.releases_dir, ".%s.%d.staging" % (release_id, os.getpid()))
-    if os.path.lexists(temporary):
-        shutil.rmtree(temporary)
+    # Staging happens only under the lock, so any other staging folder was
+    # left by a run that was killed while copying.
+    for name in os.listdir(site.releases_dir):
+        if name.startswith(".") and name.endswith(".staging"):
+            shutil.rmtree(os.path.join(site.releases_dir, name), ignore_errors=True)
     try:
         copy_tree(src, temporary)
         copied = "".join(manifest_lines(temporary))
@@ -641,7 +644,10 @@ def check_lease(site, owner, state=None):
         raise LeaseHeld("site %s is held by %s; wait for that change to finish" % (site.name, describe_lease(lease)))
 
 
-def take_lease(site, owner, seconds, check_mode):
+def take_lease(site, owner, seconds, check_mode, holder=None):
+    """Hold the site for ``owner``. ``holder``: who runs the change on the
+    controller (host, pid, start time), so that a later run there can tell
+    a killed deploy's lease from a live one."""
     lease = site.lease()
     if lease is not None and lease.get("owner") == owner:
         return []
@@ -652,6 +658,8 @@ def take_lease(site, owner, seconds, check_mode):
                   "expires_epoch": expires,
                   "expires": datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime(
                       "%Y-%m-%dT%H:%M:%SZ")}
+        if holder:
+            record["controller"] = holder
         write_atomic(site.lease_path, (json.dumps(record, sort_keys=True) + "\n").encode())
     return ["leased site %s to %s" % (site.name, owner)]
 
@@ -684,6 +692,16 @@ def break_lease(site, state, by, check_mode):
         add_event(state, "lease_broken", site.current(), reason="broke the lease of %s" % describe_lease(lease))
         os.unlink(site.lease_path)
     return lease
+
+
+def break_stale_lease(site, state, stale_owner, by, check_mode):
+    """Break the lease only if ``stale_owner`` still holds it: the caller
+    found that change's run gone, and a lease taken since by anyone else
+    is left alone. Returns the lease broken, or None."""
+    lease = site.lease()
+    if lease is None or lease.get("owner") != stale_owner:
+        return None
+    return break_lease(site, state, by, check_mode)
 
 
 def known_good_by_age(state, exclude=None):

@@ -102,6 +102,18 @@ options:
     description: With O(state=leased), how long the lease lasts unless it is dropped first.
     type: int
     default: 1800
+  lease_holder:
+    description:
+      - With O(state=leased), who runs the change on the controller, kept in the lease as C(controller), so that a
+        later run on that controller can tell the lease of a killed deploy from a live one
+        (the P(lastgood.webstack.controller_run#lookup) lookup gives it and judges it).
+    type: dict
+  break_lease_of:
+    description:
+      - With O(state=leased), first break the lease of this owner if it still holds the site, recorded as a rollback
+        records it (an event, and that owner's changes refused from then on); for the lease of a deploy whose
+        run is known to be gone. A lease held by anyone else is left alone and refuses this change as usual.
+    type: str
   force:
     description: With O(state=unleased), drop a lease that another owner holds (after a deploy died).
     type: bool
@@ -354,12 +366,19 @@ def run_state(module, site, state, params, extra):
                                    check_mode)
     if wanted == "rolled_back":
         return roll_back(module, site, state, params, check_mode, extra)
+    actions = []
+    if wanted == "leased" and params["break_lease_of"]:
+        broken = registry.break_stale_lease(site, state, params["break_lease_of"], params["lock_owner"], check_mode)
+        if broken is not None:
+            extra["lease_broken"] = broken
+            actions.append("broke the stale lease of %s" % registry.describe_lease(broken))
     if wanted != "verified":
         registry.check_lease(site, params["lock_owner"], state)
     if wanted == "leased":
         if not params["lock_owner"]:
             raise registry.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
-        return registry.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode)
+        return actions + registry.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode,
+                                             holder=params["lease_holder"])
     if wanted == "staged":
         if not params["src"]:
             raise registry.ReleaseError("state=staged needs src, the directory on the host to stage")
@@ -455,6 +474,8 @@ def main():
             lock_timeout=dict(type="float", default=30),
             lock_owner=dict(type="str"),
             lease_seconds=dict(type="int", default=1800),
+            lease_holder=dict(type="dict"),
+            break_lease_of=dict(type="str"),
             force=dict(type="bool", default=False),
             reload_command=dict(type="list", elements="str"),
             reload_if_changed=dict(type="list", elements="dict", default=[], options=dict(
