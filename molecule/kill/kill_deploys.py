@@ -168,7 +168,7 @@ def check(after, release_id, previous):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--inventory", action="append", required=True)
     parser.add_argument("--host", required=True)
     parser.add_argument("--release-src", required=True)
@@ -198,8 +198,8 @@ def main():
             problems.append("the next deploy failed: %s" % " | ".join(output.splitlines()[-6:]))
         redeployed = host_state(args.host)
         if redeployed["current"] != release_id or redeployed["current_status"] != "known_good":
-            problems.append("after the next deploy: serves %s (%s)" % (redeployed["current"],
-                                                                      redeployed["current_status"]))
+            problems.append("after the next deploy: serves %s (%s)" % (
+                redeployed["current"], redeployed["current_status"]))
         if redeployed["leftovers"]:
             # A copy killed half-way is swept by the next staging, under the lock.
             problems.append("still in releases/ after the next deploy: %s" % ", ".join(redeployed["leftovers"]))
@@ -222,11 +222,11 @@ def main():
             "seconds": round(time.monotonic() - started, 1),
         }
         results.append(result)
-        print("%2d/%d %-7s %-60s %s" % (number, len(points), "ok" if not problems else "FAILED",
-                                         ("%s +%.2fs" % (result["task"], delay)) if delay else result["task"],
-                                         "; ".join(problems) or "serves %s (%s)%s" % (
-                                             after["current"], after["current_status"],
-                                             ", stale lease" if lease_left else "")), flush=True)
+        shown_task = ("%s +%.2fs" % (result["task"], delay)) if delay else result["task"]
+        outcome = "; ".join(problems) or "serves %s (%s)%s" % (
+            after["current"], after["current_status"], ", stale lease" if lease_left else "")
+        print("%2d/%d %-7s %-60s %s" % (number, len(points), "ok" if not problems else "FAILED", shown_task, outcome),
+              flush=True)
     survived = sum(1 for result in results if result["survived"])
     summary = {"tasks_in_a_deploy": len(tasks), "points": args.points, "tried": len(results),
                "survived": survived, "results": results}

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from ansible_collections.lastgood.webstack.plugins.lookup.controller_run import identity, is_stale
-from ansible_collections.lastgood.webstack.tests.unit.plugins.modules.test_release import V1, V2, env  # noqa: F401
+from ansible_collections.lastgood.webstack.tests.unit.plugins.modules.test_release import V1, V2
 
 
 def dead_run():
