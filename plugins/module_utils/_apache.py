@@ -19,7 +19,7 @@ import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import ConfigError, read_text
+from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import MAX_LOAD_BYTES, ConfigError, read_text
 from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
 
 SERVER_ROOT = "/etc/apache2"
@@ -27,7 +27,19 @@ SERVER_ROOT = "/etc/apache2"
 STATIC_MODULES = ("core.c", "mod_so.c", "mod_watchdog.c", "http_core.c", "mod_log_config.c",
                   "mod_logio.c", "mod_version.c", "mod_unixd.c")
 MAX_DEPTH = 128
+# Sections inside sections, counted across included files.
 MAX_NESTING = 100
+# MAX_LOAD_BYTES (from _nginx): what one load may read, the files counted
+# each time they are included. MAX_SUBSTITUTION_BYTES: what ${VAR}
+# substitution may add to the lines of one load ("Define B ${A}${A}",
+# "Define C ${B}${B}"... doubles a line per line; a real configuration adds
+# a few KiB).
+MAX_SUBSTITUTION_BYTES = 4 * 1024 * 1024
+# Repetitions (*, +, ?, {m,n}) an <IfVersion> regular expression may hold:
+# Python's re backtracks without bounds; (?:(?:(?:(?:.*)*)*)*)*x ran for
+# minutes against the six characters of "2.4.62", while the worst seen with
+# three repetitions takes milliseconds.
+MAX_VERSION_REGEX_REPEATS = 3
 CONDITIONAL_SECTIONS = frozenset(("ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection"))
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z0-9_:.-]+)\}")
@@ -63,6 +75,43 @@ class Directive:
 def _split_name(text):
     match = _NAME.match(text)
     return match.group(1), match.group(2)
+
+
+def _clip(text, width=80):
+    """``text`` shortened for a message."""
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _regex_repeats(pattern):
+    """How many repetition operators ``pattern`` holds (outside character
+    classes and escapes; a lazy or possessive suffix is not counted again)."""
+    repeats = 0
+    position = 0
+    length = len(pattern)
+    in_class = False
+    previous = ""
+    while position < length:
+        char = pattern[position]
+        if char == "\\":
+            position += 2
+            previous = "x"
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "*+{" or (char == "?" and previous not in ("(", "*", "+", "?", "}")):
+            repeats += 1
+        previous = char
+        position += 1
+    return repeats
+
+
+def _section_word(line):
+    """The first word of a line that starts with '<' (without the '<' and a
+    closing '>'), shortened for a message; '' when there is none."""
+    words = line[1:].split(None, 1)
+    return _clip(words[0].rstrip(">")) if words else ""
 
 
 def split_args(text):
@@ -101,24 +150,34 @@ def split_args(text):
 def logical_lines(text):
     """``(line_number, text)`` of each directive line: continuations joined,
     comments and blank lines dropped, whitespace trimmed."""
-    pending = None
+    pending = None      # the parts of a line continued so far
     start = 0
     for number, raw in enumerate(text.split("\n"), 1):
-        line = raw.strip()
-        if pending is not None:
-            line = pending + line
-        elif not line or line[0] == "#":
-            continue
-        else:
+        part = raw.strip()
+        if pending is None:
+            if not part or part[0] == "#":
+                continue
             start = number
-        if line.endswith("\\") and not line.endswith("\\\\"):
-            pending = line[:-1]
+        # What came before never ends with a backslash: the part decides.
+        if part.endswith("\\") and not part.endswith("\\\\"):
+            # Joined once at the end: adding each part to a growing string
+            # would copy it again for every continuation line.
+            if pending is None:
+                pending = []
+            pending.append(part[:-1])
             continue
-        pending = None
+        if pending is not None:
+            pending.append(part)
+            line = "".join(pending)
+            pending = None
+        else:
+            line = part
         if line and line[0] != "#":
             yield start, line
     if pending:
-        yield start, pending
+        line = "".join(pending)
+        if line:
+            yield start, line
 
 
 def read_envvars(path):
@@ -150,7 +209,10 @@ def parse_version(text):
     match = _VERSION.match(text.strip())
     if not match:
         return None
-    return tuple(int(part or 0) for part in match.groups())
+    try:
+        return tuple(int(part or 0) for part in match.groups())
+    except ValueError:      # more digits than int() reads (Python 3.11+)
+        return None
 
 
 def module_ids(name, path):
@@ -198,6 +260,9 @@ class Loader:
         self.modules = set(STATIC_MODULES)
         self.files_parsed = []
         self.warnings = []
+        self.bytes_loaded = 0
+        self.bytes_substituted = 0
+        self._nesting = 0                   # sections open where an Include is read
         envvars = envvars if envvars is not None else os.path.join(server_root, "envvars")
         for name, value in read_envvars(self.path_map.apply(envvars)).items():
             self.variables[name] = value
@@ -225,14 +290,36 @@ class Loader:
                 return self.variables[name]
             self.warnings.append((file, line, "config variable ${%s} is not defined" % name))
             return match.group(0)
-        return _VARIABLE.sub(replace, text) if "${" in text else text
+        if "${" not in text:
+            return text
+        result = _VARIABLE.sub(replace, text)
+        self.bytes_substituted += len(result) - len(text)
+        if self.bytes_substituted > MAX_SUBSTITUTION_BYTES:
+            raise ConfigError("${VAR} substitution makes the configuration grow past %d MiB" % (
+                MAX_SUBSTITUTION_BYTES // (1024 * 1024)), file, line)
+        return result
 
-    def _read_file(self, path, block, chain):
+    def _count_bytes(self, size, what, file, line):
+        """Add to what this load read; past MAX_LOAD_BYTES, an error at
+        ``file``:``line`` that starts with ``what``."""
+        self.bytes_loaded += size
+        if self.bytes_loaded > MAX_LOAD_BYTES:
+            raise ConfigError("%s past %d MiB" % (what, MAX_LOAD_BYTES // (1024 * 1024)), file, line)
+
+    def _read_file(self, path, block, chain, nesting=0, include=None):
+        """Read ``path`` into ``block``, inside ``nesting`` sections of the
+        files that include it; ``include``: the Include directive."""
         text = read_text(path)
+        if include is None:
+            self._count_bytes(len(text), "the configuration read grows", path, None)
+        else:
+            self._count_bytes(len(text), "including %s (a file included over and over?) makes the files read grow"
+                              % path, include.file, include.line)
         self.files_parsed.append(path)
         stack = [(None, block, path, 0)]   # (section name, block, file, line)
         skipping = 0                        # depth inside a false conditional
         skip_name = None
+        skip_line = None
         for number, line in logical_lines(text):
             if skipping:
                 lower = line.lower()
@@ -241,8 +328,8 @@ class Loader:
                     if name == skip_name:
                         skipping -= 1
                 elif lower.startswith("<"):
-                    name = lower[1:].split(None, 1)[0].rstrip(">") if len(lower) > 1 else ""
-                    if name == skip_name:
+                    words = lower[1:].split(None, 1)
+                    if words and words[0].rstrip(">") == skip_name:
                         skipping += 1
                 continue
             line = self._substitute(line, path, number)
@@ -257,7 +344,7 @@ class Loader:
                 continue
             if line.startswith("<"):
                 if not line.endswith(">"):
-                    raise ConfigError("<%s directive missing closing '>'" % line[1:].split(None, 1)[0], path, number)
+                    raise ConfigError("<%s directive missing closing '>'" % _section_word(line), path, number)
                 inner = line[1:-1].strip()
                 raw_name, rest = _split_name(inner)
                 name = raw_name.lower()
@@ -265,14 +352,16 @@ class Loader:
                     args = split_args(rest)
                 except ValueError as error:
                     raise ConfigError("<%s: %s" % (raw_name, error), path, number)
-                if len(stack) > MAX_NESTING:
-                    raise ConfigError("sections nested deeper than %d levels" % MAX_NESTING, path, number)
+                if nesting + len(stack) > MAX_NESTING:
+                    raise ConfigError("sections nested deeper than %d levels%s" % (
+                        MAX_NESTING, ", counting the files that include them" if nesting else ""), path, number)
                 if name in CONDITIONAL_SECTIONS:
                     if self._condition(name, args, path, number):
                         stack.append((name, stack[-1][1], path, number))
                     else:
                         skipping = 1
                         skip_name = name
+                        skip_line = number
                     continue
                 section = Directive(raw_name, args, path, number, [])
                 stack[-1][1].append(section)
@@ -285,9 +374,10 @@ class Loader:
                 raise ConfigError("%s: %s" % (raw_name, error), path, number)
             directive = Directive(raw_name, args, path, number)
             stack[-1][1].append(directive)
+            self._nesting = nesting + len(stack) - 1
             self._on_read(directive, chain)
         if skipping:
-            raise ConfigError("<%s> section is not closed at the end of the file" % skip_name, path, None)
+            raise ConfigError("<%s> section is not closed at the end of the file" % skip_name, path, skip_line)
         if len(stack) > 1:
             name, _block, file, number = stack[-1]
             raise ConfigError("<%s> section is not closed at the end of the file" % name, file, number)
@@ -321,14 +411,19 @@ class Loader:
         current = ".".join(str(part) for part in self.version)
         if operator == "~" or (value.startswith("/") and value.endswith("/") and len(value) > 1):
             pattern = value.strip("/") if operator != "~" else value
+            if _regex_repeats(pattern) > MAX_VERSION_REGEX_REPEATS:
+                raise ConfigError("<IfVersion> regular expression %r has more than %d repetitions (*, +, ?, {}), "
+                                  "too many to match safely" % (_clip(value), MAX_VERSION_REGEX_REPEATS), file, line)
             try:
                 result = re.search(pattern, current) is not None
-            except re.error:
-                raise ConfigError("<IfVersion> has an invalid regular expression %r" % value, file, line)
+            except (re.error, OverflowError, RecursionError):
+                # RecursionError: parentheses nested deeper than the re
+                # module's parser goes (PCRE refuses them too).
+                raise ConfigError("<IfVersion> has an invalid regular expression %r" % _clip(value), file, line)
         else:
             wanted = parse_version(value)
             if wanted is None:
-                raise ConfigError("<IfVersion> cannot read the version %r" % value, file, line)
+                raise ConfigError("<IfVersion> cannot read the version %r" % _clip(value), file, line)
             version = self.version
             result = {
                 "=": version == wanted, "==": version == wanted, ">": version > wanted,
@@ -356,6 +451,7 @@ class Loader:
             self._include(directive, chain)
 
     def _include(self, directive, chain):
+        nesting = self._nesting
         path = self.resolve(directive.args[0])
         checked = self.path_map.apply(path)
         is_glob = bool(_GLOB_CHARS.search(path))
@@ -364,6 +460,9 @@ class Loader:
         directive.block = []
         if len(chain) > MAX_DEPTH:
             result.error = "includes nested deeper than %d files" % MAX_DEPTH
+            return
+        if "\0" in checked:
+            result.error = "holds a NUL byte, which no file name can"
             return
         if is_glob:
             files = sorted(glob.glob(checked))
@@ -379,6 +478,11 @@ class Loader:
         expanded = []
         for file in files:
             if os.path.isdir(file):
+                # Not walked at all outside allowed_roots ("Include /").
+                outside = self.allowed_roots.outside(file)
+                if outside:
+                    result.error = outside
+                    continue
                 for directory, dirs, names in os.walk(file):
                     dirs.sort()
                     expanded.extend(os.path.join(directory, name) for name in sorted(names))
@@ -395,7 +499,7 @@ class Loader:
                 result.error = outside
                 continue
             try:
-                self._read_file(file, directive.block, chain + [real])
+                self._read_file(file, directive.block, chain + [real], nesting, directive)
             except OSError as error:
                 if error.errno == errno.ELOOP:
                     result.error = "is a symlink loop"

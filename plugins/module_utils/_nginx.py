@@ -16,10 +16,14 @@ import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap, read_regular
 
 MAX_DEPTH = 64
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# What one load may read in all, a file counted each time it is included: a
+# file that includes another twice, which includes another twice... would
+# otherwise make 2**MAX_DEPTH copies.
+MAX_LOAD_BYTES = 4 * MAX_FILE_BYTES
 
 # One token per match, after the whitespace and comments before it (consumed
 # atomically through a lookahead and a back-reference, so a failing token never
@@ -43,6 +47,8 @@ _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "t": "\t", "r": "\r", "n": "\n"}
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _LUA_LONG_BRACKET = re.compile(r"\[(=*)\[")
 _LUA_LONG_COMMENT = re.compile(r"--\[(=*)\[")
+# Blocks inside blocks, counted across included files (parse() and every
+# walker over the tree stay far from Python's recursion limit).
 MAX_NESTING = 100
 
 
@@ -206,9 +212,9 @@ def parse(text, filename="<string>"):
 
 def read_text(path):
     """Read a config file as text; bytes that are not UTF-8 are kept as
-    surrogates so that positions and lines stay right."""
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
+    surrogates so that positions and lines stay right. OSError for what is
+    not a regular file (a FIFO would block, /dev/zero never end)."""
+    data = read_regular(path, MAX_FILE_BYTES)
     if len(data) > MAX_FILE_BYTES:
         raise ConfigError("file is larger than %d MiB" % (MAX_FILE_BYTES // (1024 * 1024)), path)
     return data.decode("utf-8", "surrogateescape")
@@ -248,7 +254,9 @@ class Loader:
         # An include outside these trees is reported and never read.
         self.allowed_roots = allowed_roots or AllowedRoots()
         self.files_parsed = []
+        self.bytes_loaded = 0
         self._parsed = {}
+        self._sizes = {}
 
     def load(self, main_path):
         main_path = os.path.abspath(main_path)
@@ -259,7 +267,7 @@ class Loader:
             tree = self._parse_file(checked)
         except OSError as error:
             raise ConfigError("cannot read the main config: %s" % (error.strerror or error), checked)
-        self._expand(tree, [os.path.realpath(checked)], 0)
+        self._expand(tree, [os.path.realpath(checked)], 0, 0)
         return tree
 
     def resolve(self, path):
@@ -268,7 +276,7 @@ class Loader:
             path = os.path.join(self.prefix, path)
         return os.path.normpath(path) if "/." in path or "//" in path else path
 
-    def _parse_file(self, path):
+    def _parse_file(self, path, include=None):
         # A file included many times (fastcgi_params in every PHP location)
         # is parsed at most twice per load: the first tree is handed out as
         # it is; from the second inclusion on, each one gets a copy of a
@@ -276,25 +284,45 @@ class Loader:
         # directives in place and the checkers tell them apart by identity.
         pristine = self._parsed.get(path)
         if pristine is None:
-            tree = parse(read_text(path), path)
+            text = read_text(path)
+            self._sizes[path] = len(text)
+            self._count_bytes(len(text), path, include)
+            tree = parse(text, path)
             if path in self._parsed:
                 self._parsed[path] = tree
                 tree = _copy_tree(tree)
             else:
                 self._parsed[path] = None
         else:
+            self._count_bytes(self._sizes[path], path, include)
             tree = _copy_tree(pristine)
         self.files_parsed.append(path)
         return tree
 
-    def _expand(self, block, chain, depth):
+    def _count_bytes(self, size, path, include):
+        """Add a file read (or included again) to what this load read; an
+        error at the include directive that goes past MAX_LOAD_BYTES."""
+        self.bytes_loaded += size
+        if self.bytes_loaded > MAX_LOAD_BYTES:
+            message = "including %s (a file included over and over?) makes the files read grow past %d MiB" % (
+                path, MAX_LOAD_BYTES // (1024 * 1024))
+            if include is None:
+                raise ConfigError(message, path)
+            raise ConfigError(message, include.file, include.line)
+
+    def _expand(self, block, chain, depth, nesting):
+        """Follow the includes in ``block``, ``nesting`` blocks deep (the
+        blocks of the including files count)."""
         for directive in block:
             if directive.name == "include" and directive.block is None:
-                self._include(directive, chain, depth)
+                self._include(directive, chain, depth, nesting)
             elif directive.block:
-                self._expand(directive.block, chain, depth)
+                if nesting + 1 > MAX_NESTING:
+                    raise ConfigError("blocks nested deeper than %d levels, counting the files that include them"
+                                      % MAX_NESTING, directive.file, directive.line)
+                self._expand(directive.block, chain, depth, nesting + 1)
 
-    def _include(self, directive, chain, depth):
+    def _include(self, directive, chain, depth, nesting):
         if len(directive.args) != 1:
             raise ConfigError('invalid number of arguments in "include" directive', directive.file, directive.line)
         path = self.resolve(directive.args[0])
@@ -303,6 +331,9 @@ class Loader:
         result = IncludeResult(path, checked, is_glob)
         directive.include = result
         directive.block = []
+        if "\0" in checked:
+            result.error = "holds a NUL byte, which no file name can"
+            return
         if is_glob:
             files = sorted(glob.glob(checked))
         else:
@@ -323,7 +354,7 @@ class Loader:
                 result.error = outside
                 continue
             try:
-                tree = self._parse_file(file)
+                tree = self._parse_file(file, directive)
             except OSError as error:
                 if error.errno == errno.ELOOP:
                     result.error = "is a symlink loop"
@@ -333,5 +364,5 @@ class Loader:
                     result.error = "cannot be read: %s" % (error.strerror or error)
                 continue
             result.files.append(file)
-            self._expand(tree, chain + [real], depth + 1)
+            self._expand(tree, chain + [real], depth + 1, nesting)
             directive.block.extend(tree)

@@ -123,10 +123,28 @@ class FileSystem:
         return mode is not None and stat.S_ISSOCK(mode)
 
 
+def read_regular(path, limit):
+    """The first ``limit`` + 1 bytes of the regular file ``path`` (one more
+    than allowed, so the caller sees that there was more). Anything else
+    raises OSError: a directory, and a FIFO or a device, which could block
+    the read for ever or never end (/dev/zero); opened without blocking, so
+    that opening a FIFO does not wait for a writer."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return handle.read(limit + 1)
+
+
 def describe_missing(path):
     """Why ``path`` cannot be used, in the words of a finding."""
     try:
         os.stat(path)
+    except ValueError:
+        return "is not a valid path (it holds a NUL byte)"
     except OSError as error:
         if error.errno == errno.ELOOP:
             return "is a symlink loop"

@@ -31,11 +31,17 @@ _TOKEN = re.compile(r"""
   | (?P<variable>\$[A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)
   | (?P<name>\\?[A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*(?:\\[A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)*)
   | (?P<number>\d[\d_]*(?:\.\d+)?)
-  | (?P<op>::|->|=>|\.=|\.\.\.|&&|\|\||===|!==|==|!=|<=|>=|\?\?|[^\s])
+  | (?P<op>::|->|=>|\.=|\.\.\.|&&|\|\||===|!==|==|!=|<=|>=|\?\?|.)
 """, re.X | re.S)
 _SINGLE_ESCAPE = re.compile(r"\\([\\'])")
 _DOUBLE_ESCAPE = re.compile(r"\\(?:([nrtvef\\$\"])|x([0-9A-Fa-f]{1,2})|([0-7]{1,3}))")
 _INTERPOLATION = re.compile(r"(?<!\\)(?:\$[A-Za-z_{]|\{\$)")
+# A statement's tokens end at the STATEMENT_KEYWORDS-th keyword of interest
+# after its own, if no ';', '{', '}' or '?>' ended it before: otherwise
+# "include include include ..." or "require ( require ( ..." would tokenize
+# the rest of the file once per keyword (quadratic time and memory). Real
+# statements hold at most one more keyword (a guard's call in an include).
+STATEMENT_KEYWORDS = 2
 _DOUBLE_MAP = {"n": "\n", "r": "\r", "t": "\t", "v": "\v", "e": "\x1b", "f": "\f", "\\": "\\", "$": "$", '"': '"'}
 
 
@@ -64,16 +70,18 @@ def _double(body):
     return _DOUBLE_ESCAPE.sub(replace, body)
 
 
-def _php_tokens(text, position, line, tokens, stop_at_statement_end=False):
+def _php_tokens(text, position, line, tokens, stop_at_statement_end=False, limit=None):
     """Tokenize PHP code from ``position`` (inside ``<?php``) into ``tokens``
     until ``?>`` or the end, or with ``stop_at_statement_end`` until a ``;``
-    or ``{``/``}`` at bracket depth 0. Returns (position, line, closed)."""
+    or ``{``/``}`` at bracket depth 0; no token starts at or after ``limit``.
+    Returns (position, line, closed)."""
     append = tokens.append
     length = len(text)
+    stop = length if limit is None else min(limit, length)
     count = text.count
     token_match = _TOKEN.match
     depth = 0
-    while position < length:
+    while position < stop:
         match = token_match(text, position)
         kind = match.lastgroup
         start = position
@@ -190,7 +198,7 @@ def scan_statements(text):
     ``INTERESTING``, each tokenized from the keyword to the end of its
     statement. Much faster than tokenizing everything: the regex engine
     skips what cannot matter."""
-    hits = []
+    statements = []     # (word, line, start, depth, in_class) of each statement
     position = 0
     line = 1
     length = len(text)
@@ -241,26 +249,41 @@ def scan_statements(text):
                 if word in ("class", "interface", "trait", "enum"):
                     pending_class = True
                 else:
-                    tokens = []
-                    stop, dummy, closed = _php_tokens(text, start, line, tokens, stop_at_statement_end=True)
-                    hits.append(Hit(word, line, tokens, depth, bool(class_depths), start))
+                    statements.append((word, line, start, depth, bool(class_depths)))
                     end = start + len(match.group("word"))
             line += count("\n", start, end)
             position = end
+    return _statements(text, statements)
+
+
+def _statements(text, found):
+    """A Hit for each ``(word, line, start, depth, in_class)`` of ``found``
+    (in the order of the text), its tokens up to the end of its statement or
+    the STATEMENT_KEYWORDS-th keyword after its own."""
+    hits = []
+    last = len(found) - STATEMENT_KEYWORDS
+    for index, (word, line, start, depth, in_class) in enumerate(found):
+        limit = found[index + STATEMENT_KEYWORDS][2] if index < last else None
+        tokens = []
+        _php_tokens(text, start, line, tokens, stop_at_statement_end=True, limit=limit)
+        hits.append(Hit(word, line, tokens, depth, in_class, start))
     return hits
 
 
 # One search per statement of interest: strings, comments, heredocs, names
 # and everything else are consumed inside the regex engine, which stops only
 # at a keyword of INTERESTING (as a whole word, not after $, -> or ::) or at
-# the end of PHP code.
+# the end of PHP code. As in scan_statements, an unterminated string or
+# heredoc runs to the end of the file (were it skipped as one character, the
+# next quote or <<< would scan to the end again: quadratic time).
 _FAST = re.compile(r"""
   (?>
-      '[^'\\]*(?:\\.[^'\\]*)*'
-    | "[^"\\]*(?:\\.[^"\\]*)*"
+      '[^'\\]*(?:\\.[^'\\]*)*'?
+    | "[^"\\]*(?:\\.[^"\\]*)*"?
     | (?://|\#(?!\[))[^\n?]*(?:\?(?!>)[^\n?]*)*
     | /\*.*?(?:\*/|\Z)
     | <<<[ \t]*(?P<hq>["']?)(?P<hl>[A-Za-z_][A-Za-z0-9_]*)(?P=hq)\r?\n.*?^[ \t]*(?P=hl)\b
+    | <<<[ \t]*(?:"[A-Za-z_][A-Za-z0-9_]*"|'[A-Za-z_][A-Za-z0-9_]*'|[A-Za-z_][A-Za-z0-9_]*)\r?\n.*
     | (?:\$|->|::|\\)[A-Za-z_\x80-\uffff][\w\x80-\uffff]*
     | [^'"/\#<?$:\\A-Za-z_\x80-\uffff-]+
     | [A-Za-z_\x80-\uffff][\w\x80-\uffff]*
@@ -273,7 +296,7 @@ _FAST = re.compile(r"""
 def scan_statements_fast(text):
     """As scan_statements, with class context only worked out (by the
     slower scan) for files that define constants."""
-    hits = []
+    statements = []
     position = 0
     line = 1
     length = len(text)
@@ -302,10 +325,8 @@ def scan_statements_fast(text):
                 continue
             if word == "const":
                 has_const = True
-            tokens = []
-            _php_tokens(text, start, line, tokens, stop_at_statement_end=True)
-            hits.append(Hit(word, line, tokens, 0, False, start))
+            statements.append((word, line, start, 0, False))
             position = start + len(word)
     if has_const:
         return scan_statements(text)
-    return hits
+    return _statements(text, statements)

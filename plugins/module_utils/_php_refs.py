@@ -11,6 +11,7 @@ standard library."""
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import gc
 import os
@@ -23,7 +24,13 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer impor
     STRING,
     scan_statements_fast,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, FileSystem, PathMap, describe_missing
+from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
+    AllowedRoots,
+    FileSystem,
+    PathMap,
+    describe_missing,
+    read_regular,
+)
 
 ERROR = "error"
 WARNING = "warning"
@@ -31,9 +38,18 @@ INFO = "info"
 STATEMENTS = ("include", "include_once", "require", "require_once")
 GUARDS = ("file_exists", "is_file", "is_readable", "stream_resolve_include_path")
 _GUARD_WINDOW = 4000         # characters before a statement in which a guard counts
+_GUARD_COUNT = 16            # and how many of the guards nearest to it count at most
 _ENDS = frozenset((";", ",", "or", "and", "xor", "||", "&&", "?", ":", "??", "]", "}", "=>"))
 MAX_FILE_BYTES = 16 * 1024 * 1024
+# Parentheses, @ and dirname() inside each other, and constants defined
+# through each other, that an expression may go through; deeper, it is left
+# unresolved (the evaluator recurses on each).
+MAX_EVALUATION_DEPTH = 64
+# Characters one scan's concatenations may build in all: define('B', A . A),
+# define('C', B . B)... doubles a value per line; past this, unresolved.
+MAX_EVALUATION_CHARS = 64 * 1024 * 1024
 UNRESOLVED = object()
+_DISAGREE = object()
 
 
 class Unresolved(Exception):
@@ -122,16 +138,20 @@ def scan_source(path, source):
     """Statements and constant definitions of one file."""
     statements = []
     definitions = []
-    guards = []       # (offset, normalized argument text)
+    guard_offsets = []
+    guard_texts = []  # normalized argument text of each guard, in the order of the text
     for hit in scan_statements_fast(source):
         tokens = hit.tokens
         word = hit.word
         if word in STATEMENTS:
             end = _expression_end(tokens, 1)
             expression_tokens = tokens[1:end]
-            before = source[:hit.start].rstrip()
-            silenced = before.endswith("@")
-            window = [text for offset, text in guards if offset >= hit.start - _GUARD_WINDOW]
+            before = hit.start - 1
+            while before >= 0 and source[before].isspace():
+                before -= 1
+            silenced = before >= 0 and source[before] == "@"
+            first = bisect.bisect_left(guard_offsets, hit.start - _GUARD_WINDOW)
+            window = guard_texts[max(first, len(guard_texts) - _GUARD_COUNT):]
             statements.append(Statement(path, hit.line, word, _text(source, expression_tokens),
                                         expression_tokens, silenced, window))
         elif len(tokens) < 2 or tokens[1].value != "(":
@@ -140,7 +160,8 @@ def scan_source(path, source):
                 value_end = _expression_end(tokens, 3)
                 definitions.append((tokens[1].value, Definition(path, hit.start, tokens[3:value_end])))
         elif word in GUARDS:
-            guards.append((hit.start, _normal(_text(source, _call_argument(tokens, 1)))))
+            guard_offsets.append(hit.start)
+            guard_texts.append(_normal(_text(source, _call_argument(tokens, 1))))
         elif word == "define":
             name_tokens = _call_argument(tokens, 1)
             if len(name_tokens) == 1 and name_tokens[0].kind == STRING:
@@ -155,12 +176,25 @@ class Evaluator:
 
     def __init__(self, constants):
         self.constants = constants
+        self.depth = 0
+        self.chars = 0
 
     def evaluate(self, tokens, file):
         value, index = self._concat(tokens, 0, file)
         if index != len(tokens):
             raise Unresolved(_literal_tail(tokens))
         return value
+
+    def _term(self, tokens, index, file):
+        # Every way the evaluation recurses (parentheses, @, dirname(), a
+        # constant defined by another) goes through here.
+        if self.depth >= MAX_EVALUATION_DEPTH:
+            raise Unresolved(_literal_tail(tokens))
+        self.depth += 1
+        try:
+            return self._term_at(tokens, index, file)
+        finally:
+            self.depth -= 1
 
     def _concat(self, tokens, index, file):
         value, index = self._term(tokens, index, file)
@@ -169,10 +203,13 @@ class Evaluator:
                 right, index = self._term(tokens, index + 1, file)
             except Unresolved:
                 raise Unresolved(_literal_tail(tokens))
+            self.chars += len(value) + len(right)
+            if self.chars > MAX_EVALUATION_CHARS:
+                raise Unresolved(_literal_tail(tokens))
             value += right
         return value, index
 
-    def _term(self, tokens, index, file):
+    def _term_at(self, tokens, index, file):
         if index >= len(tokens):
             raise Unresolved()
         token = tokens[index]
@@ -210,16 +247,22 @@ class Evaluator:
         value, position = self._concat(tokens, index + 1, file)
         levels = 1
         if position < len(tokens) and tokens[position].value == ",":
-            if position + 1 < len(tokens) and tokens[position + 1].kind == NUMBER:
-                levels = int(tokens[position + 1].value.replace("_", ""))
-                position += 2
-            else:
+            digits = tokens[position + 1].value.replace("_", "") if position + 1 < len(tokens) \
+                and tokens[position + 1].kind == NUMBER else ""
+            # PHP wants an int of at least 1 (1.5 or 0 are not what it means).
+            if not digits.isdigit() or not digits.strip("0"):
                 raise Unresolved(_literal_tail(tokens))
+            # Past the number of components more levels change nothing.
+            levels = int(digits) if len(digits) < 6 else 99999
+            position += 2
         if position >= len(tokens) or tokens[position].value != ")":
             raise Unresolved(_literal_tail(tokens))
         for dummy in range(levels):
-            value = os.path.dirname(value.rstrip("/")) if value not in ("/", "") else value
-            value = value or "."
+            parent = os.path.dirname(value.rstrip("/")) if value not in ("/", "") else value
+            parent = parent or "."
+            if parent == value:
+                break
+            value = parent
         return value, position + 1
 
 
@@ -245,6 +288,12 @@ class Constants:
             self.definitions.setdefault(name, []).append(definition)
         self._values = {}
         self._evaluating = set()
+        # Per name: the one value every definition agrees on, or _DISAGREE;
+        # per (name, file): the file's first definition. Without them each
+        # use of a constant defined N times would cost N.
+        self._agreed = {}
+        self._local = {}
+        self._cycle = False
         self.evaluator = Evaluator(self.lookup)
 
     def _value_of(self, definition, name):
@@ -252,6 +301,7 @@ class Constants:
         if key in self._values:
             return self._values[key]
         if key in self._evaluating:
+            self._cycle = True
             return UNRESOLVED
         self._evaluating.add(key)
         try:
@@ -269,12 +319,26 @@ class Constants:
         definitions = self.definitions.get(name)
         if not definitions:
             return UNRESOLVED
-        values = {self._value_of(definition, name) for definition in definitions}
-        if len(values) == 1:
-            return values.pop()
-        local = [definition for definition in definitions if definition.file == file]
-        if local:
-            return self._value_of(local[0], name)
+        agreed = self._agreed.get(name)
+        if agreed is None:
+            outer = self._cycle
+            self._cycle = False
+            values = {self._value_of(definition, name) for definition in definitions}
+            agreed = values.pop() if len(values) == 1 else _DISAGREE
+            # A definition met again while it is being evaluated counted as
+            # unresolved for now only: nothing is kept from such a round.
+            if not self._cycle:
+                self._agreed[name] = agreed
+            self._cycle = self._cycle or outer
+        if agreed is not _DISAGREE:
+            return agreed
+        if not self._local:
+            for each, its in self.definitions.items():
+                for definition in its:
+                    self._local.setdefault((each, definition.file), definition)
+        local = self._local.get((name, file))
+        if local is not None:
+            return self._value_of(local, name)
         return UNRESOLVED
 
 
@@ -326,9 +390,15 @@ def _excluded(path, patterns):
 
 
 def read_source(path):
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
-    return data[:MAX_FILE_BYTES].decode("utf-8", "surrogateescape")
+    return _read_source(path)[0]
+
+
+def _read_source(path):
+    """The text of the first MAX_FILE_BYTES of a file (bytes that are not
+    UTF-8 kept as surrogates, as PHP reads bytes), and whether there was more.
+    OSError for what is not a regular file (a FIFO named x.php would block)."""
+    data = read_regular(path, MAX_FILE_BYTES)
+    return data[:MAX_FILE_BYTES].decode("utf-8", "surrogateescape"), len(data) > MAX_FILE_BYTES
 
 
 class Result:
@@ -376,10 +446,13 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots):
     all_definitions = []
     for live, checked in files:
         try:
-            source = read_source(checked)
+            source, cut = _read_source(checked)
         except OSError as error:
             result.problems.append("%s cannot be read: %s" % (live, error.strerror))
             continue
+        if cut:
+            result.problems.append("%s is larger than %d MiB: only its first %d MiB were scanned" % (
+                live, MAX_FILE_BYTES // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)))
         statements, definitions = scan_source(live, source)
         all_statements.extend(statements)
         all_definitions.extend(definitions)
@@ -395,21 +468,39 @@ class _TailIndex:
     """Answers whether any scanned or include_path file ends with a tail."""
 
     def __init__(self, files, include_path, path_map):
-        self.files = [live for live, _checked in files]
+        self.files = _by_name(live for live, _checked in files)
         self.include_path = [entry for entry in include_path if entry.startswith("/")]
         self.path_map = path_map
         self._extra = None
+        self._answers = {}
 
     def exists(self, tail):
         tail = "/" + tail.lstrip("/")
-        if any(path.endswith(tail) for path in self.files):
+        answer = self._answers.get(tail)
+        if answer is None:
+            answer = self._answers[tail] = self._exists(tail)
+        return answer
+
+    def _exists(self, tail):
+        name = tail.rsplit("/", 1)[1]
+        if any(path.endswith(tail) for path in self.files.get(name, ())):
             return True
         if self._extra is None:
-            self._extra = []
+            extra = []
             for entry in self.include_path:
                 found, dummy = find_php_files([entry], self.path_map)
-                self._extra.extend(live for live, _checked in found)
-        return any(path.endswith(tail) for path in self._extra)
+                extra.extend(live for live, _checked in found)
+            self._extra = _by_name(extra)
+        return any(path.endswith(tail) for path in self._extra.get(name, ()))
+
+
+def _by_name(paths):
+    """The paths by their last component (a tail can only end one of those
+    that share its own)."""
+    names = {}
+    for path in paths:
+        names.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+    return names
 
 
 def _candidates(path, statement, include_path):
@@ -477,9 +568,11 @@ def _guarded(statement):
     return any(guard == text or guard.strip("()") == text for guard in statement.guard_texts)
 
 
+# The value is the rest of the line, stripped afterwards: a lazy (.*?)\s*$
+# would try \s*$ at each character (quadratic on a long run of spaces).
 _INI_SETTING = re.compile(
     r"^\s*(?:php_(?:admin_)?value\[\s*(auto_prepend_file|auto_append_file)\s*\]|(auto_prepend_file|auto_append_file))"
-    r"\s*=\s*(.*?)\s*$")
+    r"\s*=(.*)$")
 
 
 def ini_references(path, text):

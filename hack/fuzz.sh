@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Fuzz the nginx, Apache and PHP parsers, then show how their time grows on
+# pathological input.
+#
+# 1. tests/unit/plugins/module_utils/test_fuzz_parsers.py (hypothesis), run
+#    per parser with enough examples per property for INPUTS generated
+#    inputs per parser (default 100000): mutated real configs and PHP files
+#    from the test tree, token soup, arbitrary bytes. Prints the inputs each
+#    parser took and how long. Derandomized: the same inputs on every run.
+# 2. benchmarks/parser_growth.py: each pathological input at n, 4n and 16n
+#    bytes and the time per byte at each size (flat rows: linear growth).
+#
+#   hack/fuzz.sh                 100,000 inputs per parser, then the growth table
+#   hack/fuzz.sh 5000            5,000 inputs per parser
+#   LASTGOOD_GROWTH_BYTES=16384 hack/fuzz.sh    a smaller n for the growth table
+#   LASTGOOD_GROWTH_BYTES=0 hack/fuzz.sh        no growth table
+# On a shared machine, run it as `nice -n 19 hack/fuzz.sh`.
+set -euo pipefail
+# shellcheck source=hack/env.sh
+. "$(dirname "$0")/env.sh"
+cd "$LASTGOOD_ROOT"
+
+inputs=${1:-100000}
+growth_bytes=${LASTGOOD_GROWTH_BYTES:-65536}
+tests=tests/unit/plugins/module_utils/test_fuzz_parsers.py
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+echo '{}' >"$report"
+# Hypothesis' cache of Unicode tables, out of the checkout.
+export HYPOTHESIS_STORAGE_DIRECTORY="$LASTGOOD_CACHE/hypothesis"
+
+now() { date +%s.%N; }
+
+failed=()
+summary=()
+for parser in nginx apache php; do
+  properties=$(python -m pytest -q -p no:cacheprovider --collect-only -k "$parser" "$tests" | grep -c '::')
+  per_property=$(( (inputs + properties - 1) / properties ))
+  printf '==> %s: %d properties, %d examples each\n' "$parser" "$properties" "$per_property"
+  start=$(now)
+  if ! LASTGOOD_FUZZ_EXAMPLES=$per_property LASTGOOD_FUZZ_REPORT=$report \
+      python -m pytest -q -p no:cacheprovider -k "$parser" "$tests"; then
+    failed+=("$parser")
+  fi
+  seconds=$(awk -v start="$start" -v end="$(now)" 'BEGIN { printf "%.1f", end - start }')
+  took=$(python -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$report" "$parser")
+  summary+=("$(printf '%-7s %9d inputs  %8.1f s  %8.0f inputs/s' "$parser" "$took" "$seconds" \
+    "$(awk -v n="$took" -v s="$seconds" 'BEGIN { print (s > 0 ? n / s : 0) }')")")
+  if [ "$took" -lt "$inputs" ]; then
+    echo "error: $parser took $took inputs, fewer than $inputs" >&2
+    failed+=("$parser (count)")
+  fi
+done
+
+printf '\n%s\n' "Inputs per parser (the fuzz tests' own count):"
+printf '  %s\n' "${summary[@]}"
+
+if [ "$growth_bytes" -gt 0 ]; then
+  printf '\n==> growth on pathological input (benchmarks/parser_growth.py --bytes %d)\n' "$growth_bytes"
+  python benchmarks/parser_growth.py --bytes "$growth_bytes" || failed+=("growth")
+fi
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf '\nFAILED: %s\n' "${failed[*]}"
+  exit 1
+fi
