@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Every test of the collection: unit tests, ansible-test sanity, ansible-lint,
-# the changelog lint and every molecule scenario. Each suite's output is shown
-# as it runs and kept in .cache/test-logs/; the last line is the summary.
-# Exits non-zero when any suite fails.
+# the changelog lint and every molecule scenario. Each suite's output is kept
+# in .cache/test-logs/ and shown when the suite ends; the last line is the
+# summary. Exits non-zero when any suite fails.
+#
+# The molecule scenarios run LASTGOOD_TEST_JOBS at a time (default 2), the
+# longest first. Each has its own containers on their own loopback
+# (network: none), and the collection comes from the symlink farm
+# (prerun: false in every molecule.yml), so side by side they share nothing.
 #   hack/test.sh                 all suites
 #   hack/test.sh unit lint       only these suites
 #   hack/test.sh molecule:default
+#   LASTGOOD_TEST_JOBS=1 hack/test.sh   one scenario at a time
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/setup.sh" || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -38,15 +44,85 @@ run_suite() {
   esac
 }
 
+# Seconds each scenario took in CI, to start the longest first; a scenario
+# not listed starts last.
+longest_first=(apache incident freeze kill deploy watchdog deploy_incident deploy_runtime_failure default site_apache)
+
+results="$logs/results"
+: >"$results"
+
+# Runs one suite, keeps its output in its log and adds a line to $results.
+run_logged() {
+  local suite=$1 start status took
+  start=$SECONDS
+  run_suite "$suite" 2>&1 | grep --line-buffered -v "^WARNING: Location 'file:///opt/" >"$logs/${suite//:/-}.log"
+  status=${PIPESTATUS[0]}
+  took=$((SECONDS - start))
+  {
+    flock 9
+    printf '\n===== %s (%ss, exit %s) =====\n' "$suite" "$took" "$status"
+    cat "$logs/${suite//:/-}.log"
+    printf '%s %s %s\n' "$suite" "$status" "$took" >>"$results"
+  } 9>"$logs/.output.lock"
+}
+
+serial=()
+parallel=()
+for suite in "${suites[@]}"; do
+  case "$suite" in
+    molecule:*) parallel+=("$suite") ;;
+    *) serial+=("$suite") ;;
+  esac
+done
+ordered=()
+for name in "${longest_first[@]}"; do
+  for suite in "${parallel[@]}"; do
+    [ "$suite" = "molecule:$name" ] && ordered+=("$suite")
+  done
+done
+for suite in "${parallel[@]}"; do
+  case " ${ordered[*]} " in *" $suite "*) ;; *) ordered+=("$suite") ;; esac
+done
+
+for suite in "${serial[@]}"; do
+  run_logged "$suite"
+done
+
+# Each lane takes the next scenario from the queue until it is empty.
+queue="$logs/.queue"
+printf '%s\n' "${ordered[@]}" >"$queue"
+next_scenario() {
+  local suite
+  {
+    flock 8
+    suite=$(head -n 1 "$queue")
+    sed -i 1d "$queue"
+  } 8>"$queue.lock"
+  printf '%s' "$suite"
+}
+lane() {
+  local suite
+  while suite=$(next_scenario) && [ -n "$suite" ]; do
+    run_logged "$suite"
+  done
+}
+jobs=${LASTGOOD_TEST_JOBS:-2}
+[ "$jobs" -le "${#ordered[@]}" ] || jobs=${#ordered[@]}
+lanes=()
+for _ in $(seq "$jobs"); do
+  lane &
+  lanes+=($!)
+  # Not both creating containers in the same second.
+  sleep 5
+done
+[ "${#lanes[@]}" -eq 0 ] || wait "${lanes[@]}"
+
 passed=0
 failed=0
 report=()
 for suite in "${suites[@]}"; do
-  printf '\n===== %s =====\n' "$suite"
-  start=$SECONDS
-  run_suite "$suite" 2>&1 | grep --line-buffered -v "^WARNING: Location 'file:///opt/" | tee "$logs/${suite//:/-}.log"
-  status=${PIPESTATUS[0]}
-  took=$((SECONDS - start))
+  line=$(grep -m1 "^$suite " "$results" || echo "$suite 1 0")
+  read -r _ status took <<<"$line"
   if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))
     report+=("$(printf 'passed  %-28s %5ss' "$suite" "$took")")
@@ -56,7 +132,7 @@ for suite in "${suites[@]}"; do
   fi
 done
 
-printf '\n===== summary =====\n'
+printf '\n===== summary (%ss in all) =====\n' "$SECONDS"
 printf '%s\n' "${report[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

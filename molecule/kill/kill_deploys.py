@@ -13,6 +13,10 @@ that task, together with the module process on the host), then check:
 - the next deploy of the same release succeeds (it breaks the stale lease);
 - the rollback playbook then succeeds and the site serves the release before.
 
+Then two deploys of different releases start at the same moment, each
+waiting at most 5 s for the site: one deploys, the other fails naming the
+deploy that holds the site, and nothing is half-written.
+
 Usage: kill_deploys.py --inventory INV [--inventory INV ...] --host NAME
        --release-src DIR --results FILE [--points all|ci|N,M,...]
 """
@@ -150,6 +154,38 @@ def choose_points(tasks, wanted, rng):
     return [point for point in boundaries if point[0] in chosen] + inside
 
 
+def concurrent_deploys(inventories, host, release_src):
+    """Two deploys of the same site at once; what went wrong, in words."""
+    releases = ("race-a", "race-b")
+    before = host_state(host)
+    processes = [subprocess.Popen(playbook(inventories, "deploy", deploy_args(release_src, release_id)
+                                           + ["-e", "deploy_lock_timeout=5"]),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for release_id in releases]
+    outputs = [process.communicate()[0] for process in processes]
+    codes = [process.returncode for process in processes]
+    after = host_state(host)
+    problems = []
+    winners = [release_id for release_id, code in zip(releases, codes) if code == 0]
+    if len(winners) != 1:
+        problems.append("%d of the 2 deploys succeeded (exit codes %s)" % (len(winners), codes))
+    for release_id, code, output in zip(releases, codes, outputs):
+        if code != 0 and "is held by deploy" not in output:
+            problems.append("deploy %s failed without naming the holder: %s" % (
+                release_id, " | ".join(output.splitlines()[-6:])))
+    if winners and (after["current"] != winners[0] or after["current_status"] != "known_good"):
+        problems.append("serves %s (%s), not %s" % (after["current"], after["current_status"], winners[0]))
+    if after["status"] != "200" or after["state_error"] or after["leftovers"] or after["lease"] is not None:
+        problems.append("after both: answered %s, state.json %s, leftovers %s, lease %s" % (
+            after["status"], after["state_error"] or "parses", after["leftovers"] or "none", after["lease"]))
+    losers = [release_id for release_id in releases if release_id not in winners]
+    registered = on_host(host, "ls %s/releases" % SITE_DIR).stdout.split()
+    if any(release_id in registered for release_id in losers):
+        problems.append("the refused deploy left its release in releases/: %s" % registered)
+    return {"before": before["current"], "winner": winners[0] if len(winners) == 1 else None, "exit_codes": codes,
+            "survived": not problems, "problems": problems}
+
+
 def check(after, release_id, previous):
     problems = []
     if after["status"] != "200":
@@ -228,14 +264,17 @@ def main():
         print("%2d/%d %-7s %-60s %s" % (number, len(points), "ok" if not problems else "FAILED", shown_task, outcome),
               flush=True)
     survived = sum(1 for result in results if result["survived"])
+    concurrent = concurrent_deploys(args.inventory, args.host, args.release_src)
+    print("two deploys at once: %s" % ("; ".join(concurrent["problems"]) or "%s deployed, the other refused naming "
+                                       "the holder" % concurrent["winner"]), flush=True)
     summary = {"tasks_in_a_deploy": len(tasks), "points": args.points, "tried": len(results),
-               "survived": survived, "results": results}
+               "survived": survived, "results": results, "concurrent": concurrent}
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
     with open(args.results, "w") as handle:
         json.dump(summary, handle, indent=2)
     print("kill points survived: %d of %d (deploy of %d tasks, points: %s)" % (
         survived, len(results), len(tasks), args.points))
-    return 0 if survived == len(results) else 1
+    return 0 if survived == len(results) and concurrent["survived"] else 1
 
 
 if __name__ == "__main__":

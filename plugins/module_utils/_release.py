@@ -7,12 +7,14 @@
       releases/<release_id>/   immutable once staged; MANIFEST.sha256 inside
       current -> releases/<id> switched by renaming a new symlink over it
       state.json               every release, its status and timestamps, the known-good pointers
+      state.json.bak           the registry as it was before the last change (the copy a repair starts from)
       .lock                    flock held by any change; holds who took it and when
       FREEZE                   present: new releases are refused
 
 Status of a release: staged -> validated -> live -> known_good, or invalid
-(failed validation, never switched in) or bad (switched in, failed the probe).
-Pure standard library."""
+(failed validation, never switched in) or bad (switched in, failed the probe),
+or damaged (its files no longer match its manifest, found by a repair; a
+rollback never picks it). Pure standard library."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ import time
 
 MANIFEST = "MANIFEST.sha256"
 STATE_FILE = "state.json"
+STATE_BACKUP = "state.json.bak"
 LOCK_FILE = ".lock"
 LEASE_FILE = ".lease"
 FREEZE_FILE = "FREEZE"
@@ -37,7 +40,11 @@ STATE_VERSION = 1
 # Events kept in state.json: the site's recent history for status and the timeline.
 MAX_EVENTS = 200
 RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-STATUSES = ("staged", "validated", "live", "known_good", "invalid", "bad")
+STATUSES = ("staged", "validated", "live", "known_good", "invalid", "bad", "damaged")
+# Never set on anything staged or written: world-writable, setuid, setgid, sticky.
+UNSAFE_MODE_BITS = stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
+# What a repair says to do, in the messages of damage it can mend.
+REPAIR_HINT = "run the release module with state=repaired"
 _HASH_CHUNK = 1024 * 1024
 
 
@@ -74,10 +81,42 @@ def _file_digest(path):
     return digest.hexdigest()
 
 
-def manifest_lines(root):
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def _shown(name):
+    """A path as a message shows it: control characters escaped."""
+    return name if not _UNSAFE_NAME.search(name) else repr(name)[1:-1]
+
+
+def link_escape(root, relative, target):
+    """Why the symlink at ``relative`` (under ``root``) pointing at
+    ``target`` reaches outside ``root``, or None when it stays inside: an
+    absolute target, a relative one whose ``..`` climbs out, or one that
+    leaves through another symlink of the tree (``a -> .`` then ``a/..``)."""
+    if os.path.isabs(target):
+        return "an absolute target"
+    lexical = os.path.normpath(os.path.join(os.path.dirname(relative), target))
+    if lexical == ".." or lexical.startswith(".." + os.sep):
+        return "its .. climbs out of the release"
+    real_root = os.path.realpath(root)
+    resolved = os.path.realpath(os.path.join(root, relative))
+    if resolved != real_root and not resolved.startswith(real_root.rstrip(os.sep) + os.sep):
+        return "it resolves to %s through other links" % resolved
+    return None
+
+
+def manifest_lines(root, strict=True):
     """``sha256sum``-style lines for every file under ``root``, sorted by
     path. A symlink is recorded by the sha256 of ``symlink:<target>`` so a
-    changed link changes the checksum; the manifest itself is left out."""
+    changed link changes the checksum; the manifest itself is left out.
+
+    ``strict`` (a bundle being staged or checksummed): refuse what a release
+    may not hold, naming it: a special file (device, FIFO, socket), a
+    symlink that points outside the tree, a name with a control character or
+    a backslash. Not strict (checking a release already staged): record such
+    entries anyway, so they count as differences instead of stopping the
+    check."""
     entries = []
     for directory, dirs, files in os.walk(root):
         dirs.sort()
@@ -90,19 +129,44 @@ def manifest_lines(root):
             relative = name if relative_dir == "." else os.path.join(relative_dir, name)
             if relative == MANIFEST:
                 continue
-            if "\n" in relative or "\\" in relative:
-                raise ReleaseError("%s: file names with a newline or backslash cannot be recorded" % relative)
             path = os.path.join(directory, name)
+            if _UNSAFE_NAME.search(relative):
+                if strict:
+                    raise ReleaseError("%s: a file name with a control character or a backslash cannot be recorded "
+                                       "in the manifest; rename it (in %s)" % (_shown(relative), root))
+                relative = _shown(relative)
             mode = os.lstat(path).st_mode
             if stat.S_ISLNK(mode):
-                digest = hashlib.sha256(("symlink:" + os.readlink(path)).encode("utf-8", "surrogateescape")).hexdigest()
+                target = os.readlink(path)
+                if strict:
+                    escape = link_escape(root, relative, target)
+                    if escape is not None:
+                        raise ReleaseError(
+                            "%s is a symlink to %s, outside the release (%s): a release may only link to its own "
+                            "files; nothing was staged. Replace the link with the files, or refer to the outside "
+                            "path from the server's config (in %s)" % (relative, _shown(target), escape, root))
+                digest = hashlib.sha256(("symlink:" + target).encode("utf-8", "surrogateescape")).hexdigest()
             elif stat.S_ISREG(mode):
                 digest = _file_digest(path)
+            elif strict:
+                raise ReleaseError("%s is neither a file, a directory nor a symlink (a device, FIFO or socket); "
+                                   "a release may not hold one: remove it from %s" % (path, root))
             else:
-                raise ReleaseError("%s is neither a file, a directory nor a symlink" % path)
+                digest = "special-file"
             entries.append((relative, digest))
     entries.sort()
     return ["%s  %s\n" % (digest, relative) for relative, digest in entries]
+
+
+def _manifest_entries(text):
+    """``{path: digest}`` of manifest text; lines end with a newline only
+    (a name may hold characters ``str.splitlines`` would split at)."""
+    result = {}
+    for line in text.split("\n"):
+        if line:
+            digest, _sep, path = line.partition("  ")
+            result[path] = digest
+    return result
 
 
 def checksum_of(manifest_text):
@@ -112,14 +176,8 @@ def checksum_of(manifest_text):
 def compare_manifest(recorded_text, actual_lines):
     """Differences between a recorded manifest and the tree: lists of
     changed, missing and added paths."""
-    def parse(lines):
-        result = {}
-        for line in lines:
-            digest, _sep, path = line.rstrip("\n").partition("  ")
-            result[path] = digest
-        return result
-    recorded = parse(recorded_text.splitlines())
-    actual = parse(actual_lines)
+    recorded = _manifest_entries(recorded_text)
+    actual = _manifest_entries("".join(actual_lines))
     changed = sorted(path for path in recorded if path in actual and actual[path] != recorded[path])
     missing = sorted(path for path in recorded if path not in actual)
     added = sorted(path for path in actual if path not in recorded)
@@ -136,12 +194,7 @@ def _manifest_part(site, release_id, subdir):
     except OSError:
         return None
     prefix = subdir.strip("/") + "/"
-    part = {}
-    for line in text.splitlines():
-        digest, _sep, path = line.partition("  ")
-        if path.startswith(prefix):
-            part[path] = digest
-    return part
+    return {path: digest for path, digest in _manifest_entries(text).items() if path.startswith(prefix)}
 
 
 def changed_between(site, old_id, new_id, subdir):
@@ -159,12 +212,22 @@ def changed_between(site, old_id, new_id, subdir):
 
 def write_atomic(path, data, mode=0o644):
     """Write ``data`` (bytes) to a temporary file beside ``path``, fsync it,
-    rename it over ``path`` and fsync the directory."""
+    rename it over ``path`` and fsync the directory. The file gets exactly
+    ``mode`` (never world-writable), whatever the umask; a temporary file
+    left by a killed run, or a symlink put in its place, is replaced, never
+    written through."""
+    if mode & UNSAFE_MODE_BITS:
+        raise ValueError("write_atomic refuses mode %o" % mode)
     directory = os.path.dirname(path)
     temporary = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.unlink(temporary)
+    except FileNotFoundError:
+        pass
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -176,6 +239,21 @@ def write_atomic(path, data, mode=0o644):
             pass
         raise
     fsync_dir(directory)
+
+
+def safe_mode(mode):
+    """``mode``'s permission bits without world write, setuid, setgid and sticky."""
+    return stat.S_IMODE(mode) & ~UNSAFE_MODE_BITS
+
+
+def secure_dir(path):
+    """Take world write (and setuid, setgid, sticky) off a directory of the
+    registry; True when it had to."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISDIR(mode) and stat.S_IMODE(mode) & UNSAFE_MODE_BITS:
+        os.chmod(path, safe_mode(mode))
+        return True
+    return False
 
 
 def fsync_dir(directory):
@@ -204,8 +282,54 @@ def replace_symlink(link, target):
 
 
 def copy_tree(src, dest):
-    """Copy a release source tree; symlinks stay symlinks."""
-    shutil.copytree(src, dest, symlinks=True)
+    """Copy a release source tree into ``dest``, which must not exist;
+    symlinks stay symlinks. No file or directory of the copy is
+    world-writable, setuid, setgid or sticky, whatever the source's modes
+    (see safe_mode). ``dest`` stays 0700 until everything in it is copied,
+    so no one else can reach into it meanwhile; only regular files,
+    directories and symlinks are copied, anything else is refused."""
+    os.mkdir(dest, 0o700)
+    directories = [(src, dest)]
+    index = 0
+    while index < len(directories):
+        source_dir, dest_dir = directories[index]
+        index += 1
+        for entry in sorted(os.listdir(source_dir)):
+            source = os.path.join(source_dir, entry)
+            target = os.path.join(dest_dir, entry)
+            info = os.lstat(source)
+            if stat.S_ISLNK(info.st_mode):
+                os.symlink(os.readlink(source), target)
+            elif stat.S_ISDIR(info.st_mode):
+                os.mkdir(target, 0o700)
+                directories.append((source, target))
+            elif stat.S_ISREG(info.st_mode):
+                _copy_file(source, target, info)
+            else:
+                raise ReleaseError("%s is neither a file, a directory nor a symlink (a device, FIFO or socket); "
+                                   "a release may not hold one: remove it from %s" % (source, src))
+    # Deepest first, the release folder itself last.
+    for source_dir, dest_dir in reversed(directories):
+        info = os.stat(source_dir)
+        os.chmod(dest_dir, safe_mode(info.st_mode))
+        os.utime(dest_dir, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _copy_file(source, target, info):
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd_in = os.open(source, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd_in).st_mode):
+            raise ReleaseError("%s changed into something other than a file while it was staged; stage it again"
+                               % source)
+        fd_out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd_out, "wb") as handle_out:
+            with os.fdopen(os.dup(fd_in), "rb") as handle_in:
+                shutil.copyfileobj(handle_in, handle_out, _HASH_CHUNK)
+            os.fchmod(handle_out.fileno(), safe_mode(info.st_mode))
+        os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns), follow_symlinks=False)
+    finally:
+        os.close(fd_in)
 
 
 # The lock ----------------------------------------------------------------
@@ -278,6 +402,81 @@ def empty_state(site):
             "previous_known_good": None, "releases": {}}
 
 
+MISSING = "is missing"
+
+
+def _registry_problem(state):
+    """What makes parsed JSON not a release registry, or None."""
+    if not isinstance(state, dict):
+        return "it holds a JSON %s, not an object with releases" % type(state).__name__
+    releases = state.get("releases")
+    if not isinstance(releases, dict):
+        return "it has no \"releases\" object"
+    for release_id, record in releases.items():
+        if not RELEASE_ID.match(release_id):
+            return "it registers a release named %r, which is not a release id" % _shown(release_id)
+        if not isinstance(record, dict):
+            return "release %s is a JSON %s, not an object" % (release_id, type(record).__name__)
+        if record.get("status") not in STATUSES:
+            return "release %s has the unknown status %r" % (release_id, record.get("status"))
+        for key in ("checksum", "staged_at", "known_good_at"):
+            if not isinstance(record.get(key, ""), str):
+                return "release %s has a %s that is not a string" % (release_id, key)
+    for key in ("current", "known_good", "previous_known_good"):
+        if state.get(key) is not None and not isinstance(state.get(key), str):
+            return "its %s is not a release id" % key
+    for key in ("events", "broken_leases"):
+        if not isinstance(state.get(key, []), list):
+            return "its %s is not a list" % key
+    return None
+
+
+def read_registry(path, site_name):
+    """Read one copy of a registry: ``(state, None)`` when it parses as one,
+    ``(None, MISSING)`` when there is no such file, else ``(None, damage)``
+    with what is wrong with it in words, to follow the path in a message
+    ("is empty", "is truncated: ...", "is not JSON: ...")."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None, MISSING
+    except OSError as error:
+        return None, "cannot be read (%s)" % error.strerror
+    return parse_registry(data, site_name)
+
+
+def parse_registry(data, site_name):
+    """``(state, None)`` or ``(None, damage)`` for the bytes of a registry (see read_registry)."""
+    if not data.strip():
+        return None, "is empty (%d bytes)" % len(data)
+    if not data.strip(b"\0"):
+        return None, ("is all NUL bytes (%d of them): its data never reached the disk before a crash or power loss"
+                      % len(data))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return None, "is not JSON: byte %d is not UTF-8 text" % error.start
+    try:
+        state = json.loads(text)
+    except ValueError as error:
+        where = "line %s column %s" % (getattr(error, "lineno", "?"), getattr(error, "colno", "?"))
+        reason = getattr(error, "msg", str(error))
+        stripped = text.rstrip()
+        if stripped.lstrip()[:1] in ("{", "[") and (getattr(error, "pos", 0) >= len(stripped) - 1
+                                                    or reason.startswith("Unterminated string")
+                                                    or not stripped.endswith(("}", "]"))):
+            return None, "is truncated: the JSON stops after %d bytes, in the middle (%s at %s)" % (
+                len(data), reason, where)
+        return None, "is not JSON: %s at %s" % (reason, where)
+    problem = _registry_problem(state)
+    if problem is not None:
+        return None, "is not a release registry: %s" % problem
+    for key, value in empty_state(site_name).items():
+        state.setdefault(key, value)
+    return state, None
+
+
 class Site:
     """Paths and registry of one site."""
 
@@ -289,6 +488,7 @@ class Site:
         self.releases_dir = os.path.join(self.dir, "releases")
         self.current_link = os.path.join(self.dir, "current")
         self.state_path = os.path.join(self.dir, STATE_FILE)
+        self.backup_path = os.path.join(self.dir, STATE_BACKUP)
         self.lock_path = os.path.join(self.dir, LOCK_FILE)
         self.lease_path = os.path.join(self.dir, LEASE_FILE)
         self.freeze_path = os.path.join(self.dir, FREEZE_FILE)
@@ -303,27 +503,50 @@ class Site:
         return Lock(self.lock_path, timeout)
 
     def load_state(self):
-        try:
-            with open(self.state_path) as handle:
-                state = json.load(handle)
-        except FileNotFoundError:
+        """The registry; an empty one when there is none yet. A damaged
+        ``state.json`` is refused with what is wrong with it and what to do:
+        nothing is changed on a registry that cannot be read."""
+        state, damage = read_registry(self.state_path, self.name)
+        if state is not None:
+            return state
+        if damage == MISSING:
             return empty_state(self.name)
-        except ValueError as error:
-            raise ReleaseError("%s is not valid JSON (%s); restore it from a backup or move it away "
-                               "to rebuild the registry" % (self.state_path, error))
-        except OSError as error:
-            raise ReleaseError("%s cannot be read: %s" % (self.state_path, error.strerror))
-        if not isinstance(state, dict) or not isinstance(state.get("releases"), dict):
-            raise ReleaseError("%s is not a release registry" % self.state_path)
-        for key, value in empty_state(self.name).items():
-            state.setdefault(key, value)
-        return state
+        backup, backup_damage = read_registry(self.backup_path, self.name)
+        if backup is not None:
+            source = ("from %s (the registry as it was before the last change, which parses) and the release "
+                      "folders on disk" % self.backup_path)
+        else:
+            source = ("from the release folders on disk alone (%s %s), so statuses other than live and staged "
+                      "are lost: re-establish a known-good release after, by a deploy or with state=known_good" % (
+                          self.backup_path, "does not exist" if backup_damage == MISSING else backup_damage))
+        raise ReleaseError("%s %s; the release registry of site %s cannot be read, so nothing was changed. To mend "
+                           "it, %s: it keeps the damaged file under a new name and rebuilds the registry %s" % (
+                               self.state_path, damage, self.name, REPAIR_HINT, source))
 
     def save_state(self, state):
+        """Write ``state.json`` atomically, after keeping the registry it
+        replaces as ``state.json.bak`` (atomically too), when that one parses:
+        a damaged registry never overwrites the good backup."""
         if len(state.get("events", [])) > MAX_EVENTS:
             state["events"] = state["events"][-MAX_EVENTS:]
         data = json.dumps(state, indent=2, sort_keys=True).encode() + b"\n"
-        write_atomic(self.state_path, data)
+        try:
+            with open(self.state_path, "rb") as handle:
+                previous = handle.read()
+        except OSError:
+            previous = None
+        writing = self.backup_path
+        try:
+            if previous is not None and parse_registry(previous, self.name)[0] is not None:
+                write_atomic(self.backup_path, previous)
+            writing = self.state_path
+            write_atomic(self.state_path, data)
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ReleaseError("no space left on device while writing %s (%s); %s is as it was before this "
+                                   "change, but what this change did on disk is not recorded in it: free space, "
+                                   "then %s to record it" % (writing, error.strerror, self.state_path, REPAIR_HINT))
+            raise
 
     def current(self):
         """The release id ``current`` points at, or None."""
@@ -425,7 +648,19 @@ def stage(site, state, release_id, src, check_mode):
     checksum = checksum_of(manifest)
     dest = site.release_dir(release_id)
     record = state["releases"].get(release_id)
-    if os.path.lexists(dest):
+    again = []
+    if record is not None and record.get("status") == "damaged" and record.get("checksum") == checksum:
+        # The same content again over a copy whose files were changed: stage it afresh.
+        if site.current() == release_id:
+            raise ReleaseError("release %s is live and damaged (%s); it cannot be staged again while it serves: "
+                               "switch to another release first (state=rolled_back, or deploy another)" % (
+                                   release_id, record.get("damage") or "its files differ from its manifest"))
+        if check_mode:
+            return ["staged release %s again over its damaged copy (checksum %s)" % (release_id, checksum)]
+        if os.path.lexists(dest):
+            _remove_dir(site, release_id)
+        again = ["removed the damaged copy of release %s (%s)" % (release_id, record.get("damage") or "damaged")]
+    elif os.path.lexists(dest):
         try:
             existing = checksum_of(site.read_manifest(release_id))
         except OSError:
@@ -448,6 +683,7 @@ def stage(site, state, release_id, src, check_mode):
     if check_mode:
         return ["staged release %s (checksum %s)" % (release_id, checksum)]
     os.makedirs(site.releases_dir, exist_ok=True)
+    secure_dir(site.releases_dir)
     temporary = os.path.join(site.releases_dir, ".%s.%d.staging" % (release_id, os.getpid()))
     # Staging happens only under the lock, so any other staging folder was
     # left by a run that was killed while copying.
@@ -461,13 +697,40 @@ def stage(site, state, release_id, src, check_mode):
             raise ReleaseError("src %s changed while it was staged; stage it again" % src)
         write_atomic(os.path.join(temporary, MANIFEST), manifest.encode("utf-8", "surrogateescape"))
         os.rename(temporary, dest)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ReleaseError(
+                "no space left on device while staging release %s into %s (%s of files from %s); nothing live "
+                "changed: current, the live release and the registry are as they were, and the partial copy was "
+                "removed. Free space on that filesystem, or remove old releases (state=pruned), then stage again"
+                % (release_id, site.releases_dir, _size(tree_size(src)), src))
         raise
     fsync_dir(site.releases_dir)
     state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
     add_event(state, "staged", release_id, checksum=checksum)
-    return ["staged release %s (checksum %s)" % (release_id, checksum)]
+    return again + ["staged release %s (checksum %s)" % (release_id, checksum)]
+
+
+def tree_size(root):
+    """Bytes of the regular files under ``root``."""
+    total = 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
+
+
+def _size(count):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (count, unit)
+        count /= 1024.0
 
 
 def _require(state, release_id):
@@ -490,10 +753,21 @@ def verify(site, state, release_id):
         return {"changed": [], "missing": [MANIFEST], "added": []}
     if checksum_of(recorded) != record.get("checksum"):
         return {"changed": [MANIFEST], "missing": [], "added": []}
-    differences = compare_manifest(recorded, manifest_lines(path))
+    differences = compare_manifest(recorded, manifest_lines(path, strict=False))
     if any(differences.values()):
         return differences
     return None
+
+
+def describe_differences(differences, limit=5):
+    """``changed: a, b; missing: c`` for what verify found."""
+    return "; ".join("%s: %s" % (kind, ", ".join(paths[:limit]) + (" ..." if len(paths) > limit else ""))
+                     for kind, paths in differences.items() if paths)
+
+
+def gone_message(site, release_id, record):
+    return ("release %s (%s) is registered but its folder %s is gone; %s to drop it from the registry, then stage "
+            "it again if you need it" % (release_id, record.get("status"), site.release_dir(release_id), REPAIR_HINT))
 
 
 def switch(site, state, release_id, check_mode, allow_statuses=("staged", "validated", "live", "known_good"),
@@ -502,7 +776,7 @@ def switch(site, state, release_id, check_mode, allow_statuses=("staged", "valid
     known good back to a known-good one is recorded as a rollback."""
     record = _require(state, release_id)
     if not os.path.isdir(site.release_dir(release_id)):
-        raise ReleaseError("release %s is registered but %s is gone" % (release_id, site.release_dir(release_id)))
+        raise ReleaseError(gone_message(site, release_id, record))
     current = site.current()
     if current == release_id:
         if record["status"] not in ("live", "known_good"):
@@ -512,6 +786,9 @@ def switch(site, state, release_id, check_mode, allow_statuses=("staged", "valid
             return ["recorded release %s as live" % release_id]
         state["current"] = release_id
         return []
+    if record["status"] == "damaged":
+        raise ReleaseError("release %s is damaged (%s) and is never switched in; stage its bundle again (a deploy "
+                           "does) to restore its files" % (release_id, record.get("damage") or "its files differ"))
     if record["status"] not in allow_statuses:
         raise ReleaseError("release %s is %s; only a %s release can be switched in" % (
             release_id, record["status"], " or ".join(allow_statuses)))
@@ -549,6 +826,10 @@ def mark_known_good(site, state, release_id, check_mode):
                            "known_good, after its probe passed" % (release_id, site.current() or "nothing"))
     if record["status"] == "known_good" and state.get("known_good") == release_id:
         return []
+    if record["status"] == "damaged":
+        raise ReleaseError("release %s is damaged (%s): its files no longer match its manifest, so it cannot be "
+                           "marked known_good; deploy a release to have a known-good one" % (
+                               release_id, record.get("damage") or "its files differ"))
     if not check_mode:
         set_status(state, release_id, "known_good")
         add_event(state, "known_good", release_id)
@@ -732,9 +1013,7 @@ def rollback_target(site, state, wanted=None):
     for release_id in candidates:
         differences = verify(site, state, release_id)
         if differences:
-            skipped.append({"id": release_id, "differences": differences,
-                            "reason": "; ".join("%s: %s" % (kind, ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else ""))
-                                                for kind, paths in differences.items() if paths)})
+            skipped.append({"id": release_id, "differences": differences, "reason": describe_differences(differences)})
             continue
         return release_id, skipped
     return None, skipped
@@ -758,7 +1037,10 @@ def restore_known_good(site, state, wanted, reason, check_mode, config_test=None
             "no known-good release %s to roll back to; nothing was switched%s" % (
                 "other than %s" % rolled_from if rolled_from else "at all",
                 "; passed over as damaged: " + "; ".join(
-                    "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped) if skipped else ""))
+                    "%s (%s)" % (entry["id"], entry["reason"]) for entry in skipped)
+                + ". Deploy a release that passes its probe to have a known-good one again; %s to mark the "
+                  "damaged ones, and staging their bundle again (a deploy does) restores their files" % REPAIR_HINT
+                if skipped else ""))
     if config_test is not None:
         rc, output = config_test(target)
         rollback["config_test"] = dict(rc=rc, output=output)
@@ -818,3 +1100,153 @@ def describe(site, state):
         "frozen": site.freeze(),
         "lease": site.lease(),
     }
+
+
+# Repair ------------------------------------------------------------------
+
+_LEFTOVER = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.[0-9]+\.(staging|removing)$")
+
+
+def _point_known_good(state):
+    """Point known_good and previous_known_good at the newest two releases
+    whose status is known_good; what changed, in words."""
+    newest = known_good_by_age(state)
+    wanted = {"known_good": newest[0] if newest else None,
+              "previous_known_good": newest[1] if len(newest) > 1 else None}
+    if state.get("known_good") in state["releases"] and \
+            state["releases"][state["known_good"]].get("status") == "known_good":
+        # The pointer is kept where it is right; only the previous one follows it.
+        wanted["known_good"] = state["known_good"]
+        older = known_good_by_age(state, exclude=state["known_good"])
+        wanted["previous_known_good"] = older[0] if older else None
+    done = []
+    for key, value in wanted.items():
+        if state.get(key) != value:
+            done.append("%s is now %s (was %s)" % (key, value or "none", state.get(key) or "none"))
+            state[key] = value
+    return done
+
+
+def repair(site, check_mode):
+    """Rebuild the registry of ``site`` from what can be trusted: state.json
+    when it parses, else its backup, else nothing; then the release folders
+    and their manifests. A registered release whose folder is gone is
+    dropped; one whose files differ from its manifest is marked damaged (a
+    rollback never picks it; it gets its status back once its files match
+    again); a folder with a manifest but no record is registered as staged
+    (live when current points at it); the known-good pointers follow;
+    leftovers of killed runs (``.<id>.<pid>.staging`` or ``.removing``)
+    are removed. Nothing in a release is changed or removed.
+
+    Returns ``(state, before, actions, report)``: the registry to save
+    (in check mode, the one that would be saved; ``before`` is the one it
+    started from), what changed in words, and
+    ``report`` (``started_from``, ``damaged_state`` with what was wrong
+    with state.json and ``kept_as``, where the caller moves it before
+    saving, and lists ``dropped``, ``damaged``, ``intact_again``,
+    ``registered``, ``leftovers_removed`` and ``not_releases``, and
+    ``warnings``, what it could not mend)."""
+    report = {"started_from": "state.json", "damaged_state": None, "kept_as": None, "dropped": [], "damaged": [],
+              "intact_again": [], "registered": [], "leftovers_removed": [], "not_releases": []}
+    actions = []
+    state, damage = read_registry(site.state_path, site.name)
+    if state is None and damage == MISSING:
+        state = empty_state(site.name)
+        report["started_from"] = "nothing (no state.json)"
+    elif state is None:
+        report["damaged_state"] = damage
+        report["kept_as"] = "%s.damaged-%s" % (site.state_path, now().replace(":", ""))
+        backup, backup_damage = read_registry(site.backup_path, site.name)
+        if backup is not None:
+            state = backup
+            report["started_from"] = STATE_BACKUP
+            actions.append("state.json %s: started from %s, the registry before the last change" % (
+                damage, site.backup_path))
+        else:
+            state = empty_state(site.name)
+            report["started_from"] = "the release folders alone"
+            actions.append("state.json %s and %s %s: rebuilt the registry from the release folders alone" % (
+                damage, site.backup_path, "does not exist" if backup_damage == MISSING else backup_damage))
+        actions.append("kept the damaged state.json as %s" % report["kept_as"])
+    before = json.loads(json.dumps(state))
+
+    try:
+        names = sorted(os.listdir(site.releases_dir))
+    except FileNotFoundError:
+        names = []
+    on_disk = set()
+    for name in names:
+        path = site.release_dir(name)
+        if _LEFTOVER.match(name) and os.path.isdir(path) and not os.path.islink(path):
+            report["leftovers_removed"].append(name)
+            actions.append("removed %s, left by a run killed while staging or removing a release" % path)
+            if not check_mode:
+                shutil.rmtree(path)
+        elif RELEASE_ID.match(name) and os.path.isdir(path) and not os.path.islink(path):
+            on_disk.add(name)
+        else:
+            report["not_releases"].append(name)
+
+    for release_id in releases_by_age(state):
+        record = state["releases"][release_id]
+        if release_id not in on_disk:
+            report["dropped"].append(release_id)
+            actions.append("dropped release %s (%s) from the registry: its folder %s is gone" % (
+                release_id, record.get("status"), site.release_dir(release_id)))
+            del state["releases"][release_id]
+            continue
+        differences = verify(site, state, release_id)
+        if differences:
+            described = describe_differences(differences)
+            if record.get("status") != "damaged" or record.get("damage") != described:
+                report["damaged"].append(release_id)
+                actions.append("marked release %s damaged, it was %s: %s" % (
+                    release_id, record.get("status"), described))
+                if record.get("status") != "damaged":
+                    record["status_before_damage"] = record.get("status")
+                set_status(state, release_id, "damaged")
+                record["damage"] = described
+        elif record.get("status") == "damaged":
+            restored = record.pop("status_before_damage", None) or "staged"
+            record.pop("damage", None)
+            record["status"] = restored
+            report["intact_again"].append(release_id)
+            actions.append("release %s matches its manifest again: %s as before" % (release_id, restored))
+
+    for release_id in sorted(on_disk - set(state["releases"])):
+        manifest_path = os.path.join(site.release_dir(release_id), MANIFEST)
+        try:
+            recorded = site.read_manifest(release_id)
+            staged_at = datetime.datetime.fromtimestamp(os.stat(manifest_path).st_mtime, datetime.timezone.utc)
+        except OSError:
+            report["not_releases"].append(release_id)
+            continue
+        record = {"checksum": checksum_of(recorded), "status": "staged",
+                  "staged_at": staged_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "registered_by_repair": True}
+        state["releases"][release_id] = record
+        report["registered"].append(release_id)
+        differences = verify(site, state, release_id)
+        if differences:
+            record.update(status="damaged", status_before_damage="staged", damage=describe_differences(differences))
+            actions.append("registered release %s from its folder, damaged: %s" % (release_id, record["damage"]))
+        else:
+            actions.append("registered release %s from its folder and manifest (checksum %s) as staged" % (
+                release_id, record["checksum"]))
+    report["warnings"] = ["left %s alone: not a release folder with a manifest" % site.release_dir(name)
+                          for name in report["not_releases"] if not name.startswith(".")]
+
+    current = site.current()
+    if current is not None and current not in state["releases"]:
+        report["warnings"].append("current points at %s, which is not a registered release; a rollback or a "
+                                  "deploy mends it" % current)
+    if state.get("current") != current:
+        actions.append("current is %s (the symlink), the registry said %s" % (current or "none",
+                                                                            state.get("current") or "none"))
+        state["current"] = current
+    if current in state["releases"] and state["releases"][current].get("status") in ("staged", "validated"):
+        set_status(state, current, "live")
+        actions.append("marked release %s live: current points at it" % current)
+    actions.extend(_point_known_good(state))
+    if actions:
+        add_event(state, "repaired", current, reason="; ".join(actions))
+    return state, before, actions, report

@@ -37,7 +37,8 @@ options:
   release_id:
     description:
       - The release, 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
-      - Required unless O(state) is V(pruned) or V(unswitched).
+      - Required with O(state) V(staged), V(validated), V(live), V(known_good), V(invalid), V(bad), V(absent) and
+        V(verified).
     type: str
   state:
     description:
@@ -58,13 +59,22 @@ options:
       - V(frozen) freezes the site with O(reason) (who, O(lock_owner) or else the user); new releases are refused
         until V(thawed). Rollbacks are still allowed.
       - V(verified) recomputes the manifest and fails when any file differs.
+      - V(repaired) mends a registry that cannot be read or no longer matches the disk. It starts from C(state.json)
+        when it parses, else from C(state.json.bak) (the registry before the last change), else from nothing, and
+        keeps a damaged C(state.json) under a new name. Then it checks every release folder against its manifest:
+        a registered release whose folder is gone is dropped, one whose files differ is marked C(damaged) (never
+        switched in or rolled back to; it gets its status back once its files match again, for example after its
+        bundle is staged again), a folder with a manifest but no record is registered as C(staged) (C(live) when
+        C(current) points at it), and the known-good pointers follow. Leftovers of killed runs are removed; no
+        file of a release is changed or removed. A registry rebuilt from the folders alone knows no known-good
+        release: a deploy, or V(known_good) on the live release, sets one again.
       - V(leased) holds the site for a change of many steps (a deploy) for O(lease_seconds); until it is V(unleased)
         or expires, every change with another O(lock_owner) is refused, saying who holds the site.
       - To only read the registry, use M(lastgood.webstack.release_info).
     type: str
     required: true
     choices: [staged, validated, live, known_good, invalid, bad, absent, pruned, unswitched, verified, leased, unleased,
-              rolled_back, frozen, thawed]
+              rolled_back, frozen, thawed, repaired]
   src:
     description: With O(state=staged), the directory on the managed host to stage.
     type: path
@@ -206,6 +216,11 @@ EXAMPLES = r"""
     release_id: 20261124T1015
     state: known_good
 
+- name: Mend the registry after a crash or a full disk (see the message of the task that refused it)
+  lastgood.webstack.release:
+    site: shop
+    state: repaired
+
 - name: Keep the last five releases
   lastgood.webstack.release:
     site: shop
@@ -300,6 +315,18 @@ switch_ms:
   returned: when O(state=live) switched
   type: float
   sample: 3.1
+repair:
+  description:
+    - With O(state=repaired), what the registry was rebuilt from (C(started_from)), what was wrong with
+      C(state.json) (C(damaged_state)) and where the damaged file was kept (C(kept_as)), and the releases
+      C(dropped) (folder gone), C(damaged), C(intact_again), C(registered) (from their folder), the
+      C(leftovers_removed) of killed runs, the folders that are C(not_releases), and C(warnings), what it could not
+      mend.
+  returned: when O(state=repaired)
+  type: dict
+  sample: {started_from: state.json.bak, damaged_state: "is empty (0 bytes)",
+           kept_as: /srv/lastgood/shop/state.json.damaged-2026-11-29T031501.123456Z, dropped: [v1], damaged: [v2],
+           intact_again: [], registered: [v4], leftovers_removed: [.v4.812.staging], not_releases: [], warnings: []}
 differences:
   description: With O(state=verified), the files whose content differs from the manifest.
   returned: when O(state=verified)
@@ -436,6 +463,25 @@ def roll_back(module, site, state, params, check_mode, extra):
     return actions + done
 
 
+def load_and_run(module, site, params, extra):
+    """Read the registry and make the change; ``(state, before, actions)``.
+    A repair reads the registry its own way: it may not parse."""
+    if params["state"] == "repaired":
+        registry.check_lease(site, params["lock_owner"])
+        state, before, actions, report = registry.repair(site, module.check_mode)
+        extra["repair"] = report
+        for warning in report["warnings"]:
+            module.warn(warning)
+        if actions and not module.check_mode and report["kept_as"]:
+            # A copy: state.json is only ever replaced whole, by save_state.
+            with open(site.state_path, "rb") as damaged:
+                registry.write_atomic(report["kept_as"], damaged.read(), mode=0o600)
+        return state, before, actions
+    state = site.load_state()
+    before = copy.deepcopy(state)
+    return state, before, run(module, site, state, params, extra)
+
+
 def wait_for_paths(paths, timeout):
     """Wait until every path exists; the ones still missing at the deadline."""
     deadline = time.monotonic() + timeout
@@ -465,7 +511,7 @@ def main():
             release_id=dict(type="str"),
             state=dict(type="str", required=True, choices=[
                 "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
-                "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed"]),
+                "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed", "repaired"]),
             src=dict(type="path"),
             reason=dict(type="str"),
             note=dict(type="dict"),
@@ -498,9 +544,7 @@ def main():
         extra = {}
         if wanted == "verified" or module.check_mode:
             # Reading needs no lock; check mode must not even create .lock.
-            state = site.load_state()
-            before = copy.deepcopy(state)
-            actions = run(module, site, state, params, extra)
+            state, before, actions = load_and_run(module, site, params, extra)
         else:
             for path in (site.dir, site.releases_dir):
                 if not os.path.isdir(path):
@@ -510,10 +554,8 @@ def main():
             while True:
                 try:
                     with site.lock(max(deadline - time.monotonic(), 0)):
-                        state = site.load_state()
-                        before = copy.deepcopy(state)
                         switched_from = site.current()
-                        actions = run(module, site, state, params, extra)
+                        state, before, actions = load_and_run(module, site, params, extra)
                         new_events = state.get("events", [])[len(before.get("events", [])):]
                         for event in new_events:
                             event.setdefault("by", params["lock_owner"] or registry.user())

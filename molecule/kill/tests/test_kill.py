@@ -30,6 +30,13 @@ def test_every_kill_point_was_tried_and_survived():
     assert any(result["inside_delay_s"] > 0 for result in results["results"])
 
 
+def test_of_two_deploys_at_once_one_ran_and_the_other_was_refused():
+    concurrent = kill_results()["concurrent"]
+    assert concurrent["problems"] == []
+    assert concurrent["winner"] in ("race-a", "race-b")
+    assert sorted(code == 0 for code in concurrent["exit_codes"]) == [False, True]
+
+
 def test_the_host_serves_its_known_good_release_and_holds_no_lease(host):
     state = registry(host)
     assert current_release(host) == state["known_good"]

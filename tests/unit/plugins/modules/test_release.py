@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.modules import release
 
 
 # .../ansible_collections/lastgood/webstack/plugins/module_utils/_release.py
@@ -188,8 +189,10 @@ def test_bad_input_is_refused_clearly(env, args, message):
 def test_corrupt_state_file_is_a_clear_error(env):
     base, source, call = env
     call(release_id="v1", state="staged", src=source("v1", V1))
-    (base / "shop" / "state.json").write_text("{not json")
-    assert "is not valid JSON" in call(expect_ok=False)["msg"]
+    (base / "shop" / "state.json").write_text("{not json}\n")
+    message = call(expect_ok=False)["msg"]
+    assert message.startswith(str(base / "shop" / "state.json") + " is not JSON: Expecting property name")
+    assert "line 1 column 2" in message and "state=repaired" in message
 
 
 def test_release_info_reads_without_changing(env):
@@ -319,7 +322,10 @@ def test_rolled_back_restores_the_newest_intact_known_good_and_marks_the_replace
     # Again: v1 is current, v2 damaged, v3 bad: nothing left to roll back to.
     failed = call(expect_ok=False, state="rolled_back")
     assert failed["msg"] == ("no known-good release other than v1 to roll back to; nothing was switched; "
-                             "passed over as damaged: v2 (changed: app/index.php)")
+                             "passed over as damaged: v2 (changed: app/index.php). Deploy a release that passes its "
+                             "probe to have a known-good one again; run the release module with state=repaired to "
+                             "mark the damaged ones, and staging their bundle again (a deploy does) restores their "
+                             "files")
     assert call(release_id="v1", state="rolled_back")["changed"] is False
 
 
