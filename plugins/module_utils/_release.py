@@ -1240,8 +1240,8 @@ def repair(site, check_mode):
         report["warnings"].append("current points at %s, which is not a registered release; a rollback or a "
                                   "deploy mends it" % current)
     if state.get("current") != current:
-        actions.append("current is %s (the symlink), the registry said %s" % (current or "none",
-                                                                            state.get("current") or "none"))
+        actions.append("current is %s (the symlink), the registry said %s" % (
+            current or "none", state.get("current") or "none"))
         state["current"] = current
     if current in state["releases"] and state["releases"][current].get("status") in ("staged", "validated"):
         set_status(state, current, "live")

@@ -61,13 +61,13 @@ options:
       - V(verified) recomputes the manifest and fails when any file differs.
       - V(repaired) mends a registry that cannot be read or no longer matches the disk. It starts from C(state.json)
         when it parses, else from C(state.json.bak) (the registry before the last change), else from nothing, and
-        keeps a damaged C(state.json) under a new name. Then it checks every release folder against its manifest:
+        keeps a damaged C(state.json) under a new name. Then it checks every release folder against its manifest;
         a registered release whose folder is gone is dropped, one whose files differ is marked C(damaged) (never
         switched in or rolled back to; it gets its status back once its files match again, for example after its
         bundle is staged again), a folder with a manifest but no record is registered as C(staged) (C(live) when
         C(current) points at it), and the known-good pointers follow. Leftovers of killed runs are removed; no
         file of a release is changed or removed. A registry rebuilt from the folders alone knows no known-good
-        release: a deploy, or V(known_good) on the live release, sets one again.
+        release; a deploy, or V(known_good) on the live release, sets one again.
       - V(leased) holds the site for a change of many steps (a deploy) for O(lease_seconds); until it is V(unleased)
         or expires, every change with another O(lock_owner) is refused, saying who holds the site.
       - To only read the registry, use M(lastgood.webstack.release_info).
