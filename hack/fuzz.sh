@@ -7,7 +7,11 @@
 #    inputs per parser (default 100000): mutated real configs and PHP files
 #    from the test tree, token soup, arbitrary bytes. Prints the inputs each
 #    parser took and how long. Derandomized: the same inputs on every run.
-# 2. benchmarks/parser_growth.py: each pathological input at n, 4n and 16n
+# 2. tests/fuzz/atheris_parsers.py (atheris, coverage-guided), INPUTS runs
+#    per parser from the real files, with the same checks; atheris is
+#    installed from requirements/fuzz.txt into the venv when missing
+#    (LASTGOOD_FUZZ_ATHERIS=0 skips this step).
+# 3. benchmarks/parser_growth.py: each pathological input at n, 4n and 16n
 #    bytes and the time per byte at each size (flat rows: linear growth).
 #
 #   hack/fuzz.sh                 100,000 inputs per parser, then the growth table
@@ -44,7 +48,7 @@ for parser in nginx apache php; do
   fi
   seconds=$(awk -v start="$start" -v end="$(now)" 'BEGIN { printf "%.1f", end - start }')
   took=$(python -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$report" "$parser")
-  summary+=("$(printf '%-7s %9d inputs  %8.1f s  %8.0f inputs/s' "$parser" "$took" "$seconds" \
+  summary+=("$(printf '%-7s %9d inputs  %8.1f s  (hypothesis, %.0f inputs/s)' "$parser" "$took" "$seconds" \
     "$(awk -v n="$took" -v s="$seconds" 'BEGIN { print (s > 0 ? n / s : 0) }')")")
   if [ "$took" -lt "$inputs" ]; then
     echo "error: $parser took $took inputs, fewer than $inputs" >&2
@@ -52,7 +56,29 @@ for parser in nginx apache php; do
   fi
 done
 
-printf '\n%s\n' "Inputs per parser (the fuzz tests' own count):"
+if [ "${LASTGOOD_FUZZ_ATHERIS:-1}" != 0 ]; then
+  python -c 'import atheris' 2>/dev/null ||
+    pip install -q -r requirements/fuzz.txt -c requirements/constraints.txt
+  artifacts="$LASTGOOD_CACHE/fuzz-artifacts"
+  mkdir -p "$artifacts"
+  for parser in nginx apache php; do
+    printf '==> atheris %s: %d runs\n' "$parser" "$inputs"
+    log="$LASTGOOD_CACHE/test-logs/atheris-$parser.log"
+    mkdir -p "$(dirname "$log")"
+    start=$(now)
+    if ! (cd "$artifacts" && python "$LASTGOOD_ROOT/tests/fuzz/atheris_parsers.py" "$parser" \
+        -runs="$inputs" -seed=1 -print_final_stats=1) >"$log" 2>&1; then
+      tail -n 40 "$log"
+      failed+=("atheris $parser")
+    fi
+    seconds=$(awk -v start="$start" -v end="$(now)" 'BEGIN { printf "%.1f", end - start }')
+    runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+    summary+=("$(printf '%-7s %9d inputs  %8.1f s  (atheris, log %s)' "$parser" "${runs:-0}" "$seconds" \
+      "${log#"$LASTGOOD_ROOT/"}")")
+  done
+fi
+
+printf '\n%s\n' "Inputs per parser:"
 printf '  %s\n' "${summary[@]}"
 
 if [ "$growth_bytes" -gt 0 ]; then
