@@ -87,8 +87,8 @@ def main():
             ours_cell = ("**caught**: " + new_errors[0].replace("|", "\\|")) if ours_caught else "missed"
         rows.append([case["group"], case["name"], " ".join(GROUPS[case["group"]]["stock"]).replace("{file}", "<file>"),
                      stock_cell, ours_cell])
-        print("%-9s %-58s stock: %-16s ours: %s" % (case["group"], case["name"][:58], stock_cell,
-                                                     ours_cell[:110]), flush=True)
+        print("%-9s %-58s stock: %-16s ours: %s" % (
+            case["group"], case["name"][:58], stock_cell, ours_cell[:110]), flush=True)
 
     broken = [result for result in results if not result["control"]]
     counts = {

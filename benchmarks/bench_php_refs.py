@@ -1,5 +1,5 @@
-"""php_refs against `php -l` on WordPress as Debian ships it (the tree
-extracted from the test image into .cache/test-root).
+"""php_refs against `php -l` on WordPress and DokuWiki as Debian ships them
+(the trees extracted from the test image into .cache/test-root).
 
 Rows, alternating runs:
   php_refs scan()            in-process, the whole tree, includes resolved
@@ -8,9 +8,10 @@ Rows, alternating runs:
   php -l, two in parallel    xargs -P2 -n1 (this machine has 2 cores)
 php -l only checks syntax; php_refs resolves every include and require and
 finds what php -l cannot (shown afterwards on a copy with a .phpp typo).
-Linear growth: scan() of 1, 2 and 4 copies of the tree, time per file.
+Linear growth: scan() of 1, 4 and 16 copies of the tree (hard links),
+time per file.
 
-    python benchmarks/bench_php_refs.py [--quick] [--runs N]
+    python benchmarks/bench_php_refs.py [--quick] [--runs N] [--app wordpress|dokuwiki]
 """
 
 import argparse
@@ -32,8 +33,13 @@ sys.path.insert(0, COLLECTIONS)
 import _timing  # noqa: E402
 from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import scan  # noqa: E402
 
-WORDPRESS = "/usr/share/wordpress"
 INCLUDE_PATH = [".", "/usr/share/php"]
+# (tree, constants known from outside the code, a require to type as .phpp and the file holding it)
+APPS = {
+    "wordpress": ("/usr/share/wordpress", {}, "wp-settings.php", "'/class-wp-locale.php'"),
+    "dokuwiki": ("/usr/share/dokuwiki", {"DOKU_INC": "/usr/share/dokuwiki/"}, "doku.php", "'inc/init.php'"),
+}
+GROWTH = (1, 4, 16)
 
 
 def timed(function):
@@ -46,15 +52,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
     parser.add_argument("--runs", type=int)
+    parser.add_argument("--app", choices=sorted(APPS), action="append", help="only this application (default: all)")
     args = parser.parse_args()
     runs = args.runs or (2 if args.quick else 5)
-    if not os.path.isdir(os.path.join(TEST_ROOT, WORDPRESS.lstrip("/"))):
-        raise SystemExit("the test tree is missing: run hack/setup.sh")
     php = shutil.which("php")
     if php is None:
         raise SystemExit("php is not installed: run hack/setup.sh (it installs php8.2-cli)")
+    for name in args.app or sorted(APPS, reverse=True):
+        bench_app(name, runs, php)
+
+
+def bench_app(name, runs, php):
+    app, constants, typo_file, typo_text = APPS[name]
+    if not os.path.isdir(os.path.join(TEST_ROOT, app.lstrip("/"))):
+        raise SystemExit("the test tree is missing: run hack/setup.sh")
     path_map = {"/": TEST_ROOT}
-    tree = os.path.join(TEST_ROOT, WORDPRESS.lstrip("/"))
+    tree = os.path.join(TEST_ROOT, app.lstrip("/"))
     files = []
     for directory, dirs, names in os.walk(tree, followlinks=True):
         dirs.sort()
@@ -66,13 +79,14 @@ def main():
             handle.write("\0".join(files))
         args_file = os.path.join(work, "args.json")
         with open(args_file, "w") as handle:
-            json.dump({"ANSIBLE_MODULE_ARGS": {"paths": [WORDPRESS], "include_path": INCLUDE_PATH,
-                                               "path_map": path_map}}, handle)
+            json.dump({"ANSIBLE_MODULE_ARGS": {"paths": [app], "include_path": INCLUDE_PATH,
+                                               "constants": constants, "path_map": path_map}}, handle)
         module = [sys.executable, "-m", "ansible_collections.lastgood.webstack.plugins.modules.php_refs", args_file]
         env = dict(os.environ, LC_ALL="C")
 
         def in_process():
-            seconds, result = timed(lambda: scan([WORDPRESS], include_path=INCLUDE_PATH, path_map=path_map))
+            seconds, result = timed(lambda: scan([app], include_path=INCLUDE_PATH, constants=constants,
+                                                 path_map=path_map))
             return seconds
 
         def as_module():
@@ -91,12 +105,12 @@ def main():
                     seconds, completed = timed(lambda: subprocess.run(argv, stdin=stdin, env=env, stdout=subprocess.DEVNULL,
                                                                       stderr=subprocess.DEVNULL, check=False))
                 if completed.returncode != 0:
-                    raise SystemExit("php -l refused a WordPress file (exit %d)" % completed.returncode)
+                    raise SystemExit("php -l refused a file of %s (exit %d)" % (app, completed.returncode))
                 return seconds
             return measure
 
-        print("== php_refs: WordPress %s as Debian ships it, %d PHP files, %d runs each ==" % (WORDPRESS, len(files), runs))
-        result = scan([WORDPRESS], include_path=INCLUDE_PATH, path_map=path_map)
+        print("== php_refs: %s as Debian ships it, %d PHP files, %d runs each ==" % (app, len(files), runs))
+        result = scan([app], include_path=INCLUDE_PATH, constants=constants, path_map=path_map)
         print("php_refs: %d files, %d include/require, %d resolved, %d unresolved, %d findings"
               % (result.files_scanned, result.includes_total, result.includes_resolved, result.unresolved,
                  len(result.findings)))
@@ -120,19 +134,22 @@ def main():
             "parallel_lint_over_module": lint_parallel / summaries["php_refs module"]["median_s"],
         }
         print()
-        for name, value in ratios.items():
-            print("ratio %s = %.1f (php -l time / php_refs time)" % (name, value))
+        for ratio, value in ratios.items():
+            print("ratio %s = %.1f (php -l time / php_refs time)" % (ratio, value))
 
         growth = []
         copies_dir = os.path.join(work, "copies")
-        for number in range(4):
-            shutil.copytree(tree, os.path.join(copies_dir, "wordpress%d" % number), symlinks=True)
-        for copies in (1, 2, 4):
-            paths = [os.path.join(copies_dir, "wordpress%d" % number) for number in range(copies)]
+        for number in range(max(GROWTH)):
+            # Hard links: 16 copies cost no disk space, and scan() reads each file anyway.
+            shutil.copytree(tree, os.path.join(copies_dir, "%s%d" % (name, number)), symlinks=True,
+                            copy_function=os.link)
+        for copies in GROWTH:
+            paths = [os.path.join(copies_dir, "%s%d" % (name, number)) for number in range(copies)]
             mapping = {"/": TEST_ROOT}
             mapping.update({path: path for path in paths})
-            scanned = scan(paths, include_path=INCLUDE_PATH, path_map=mapping).files_scanned
-            seconds = min(timed(lambda: scan(paths, include_path=INCLUDE_PATH, path_map=mapping))[0]
+            scanned = scan(paths, include_path=INCLUDE_PATH, constants=constants, path_map=mapping).files_scanned
+            seconds = min(timed(lambda: scan(paths, include_path=INCLUDE_PATH, constants=constants,
+                                             path_map=mapping))[0]
                           for dummy in range(max(2, runs // 2)))
             growth.append((copies, scanned, seconds))
         print()
@@ -140,19 +157,20 @@ def main():
             [(copies, count, _timing.ms(seconds), "%.1f us" % (seconds / count * 1e6)) for copies, count, seconds in growth],
             ("copies", "files", "best scan()", "per file")))
 
-        copy = os.path.join(work, "wordpress")
+        copy = os.path.join(work, name)
         shutil.copytree(tree, copy, symlinks=True)
-        settings = os.path.join(copy, "wp-settings.php")
+        settings = os.path.join(copy, typo_file)
         with open(settings) as handle:
             text = handle.read()
         with open(settings, "w") as handle:
-            handle.write(text.replace("'/class-wp-locale.php'", "'/class-wp-locale.phpp'"))
-        typo = scan([WORDPRESS], include_path=INCLUDE_PATH, path_map={"/": TEST_ROOT, WORDPRESS: copy})
+            handle.write(text.replace(typo_text, typo_text.replace(".php'", ".phpp'")))
+        typo = scan([app], include_path=INCLUDE_PATH, constants=constants, path_map={"/": TEST_ROOT, app: copy})
         found = [f for f in typo.findings if f["severity"] == "error" and f["path"].endswith(".phpp")]
         lint_rc = subprocess.run([php, "-n", "-l", settings], stdout=subprocess.DEVNULL, check=False).returncode
-        print("\n.phpp typo in wp-settings.php: php_refs reports %s; php -l exits %d (no syntax error)"
-              % (", ".join("%s:%s" % (f["file"], f["line"]) for f in found) or "nothing", lint_rc))
-        print("saved %s" % _timing.save("php_refs", {
+        print("\n.phpp typo in %s: php_refs reports %s; php -l exits %d (no syntax error)"
+              % (typo_file, ", ".join("%s:%s" % (f["file"], f["line"]) for f in found) or "nothing", lint_rc))
+        print("saved %s" % _timing.save("php_refs" if name == "wordpress" else "php_refs_" + name, {
+            "app": app,
             "files": len(files), "runs": runs, "summaries": summaries, "ratios": ratios,
             "growth": [{"copies": c, "files": n, "best_s": s} for c, n, s in growth],
             "typo_found": bool(found), "php_lint_rc_on_typo": lint_rc}))

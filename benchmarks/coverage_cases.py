@@ -60,10 +60,10 @@ INCIDENT_LOCATION = """location = /healthz {
 
     location = /robots.txt {"""
 
-PHP_HANDLER = """<VirtualHost *:80>
-	<FilesMatch \\.php$>
-		SetHandler "proxy:unix:/run/php/php8.1-fpm.sock|fcgi://localhost"
-	</FilesMatch>"""
+PHP_HANDLER = ("<VirtualHost *:80>\n"
+               "\t<FilesMatch \\.php$>\n"
+               "\t\tSetHandler \"proxy:unix:/run/php/php8.1-fpm.sock|fcgi://localhost\"\n"
+               "\t</FilesMatch>")
 
 
 def _typo(group, name, path, sound, typo):
