@@ -15,6 +15,10 @@ import time
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
+# What a benchmark printed as tables and notes since its last save(); save()
+# keeps them in the JSON, from which benchmarks/report.py writes the report.
+_PRINTED = {"tables": [], "notes": []}
+
 
 def run_command(argv, env=None, cwd=None, check=True):
     """Run ``argv`` once and return (seconds, completed process)."""
@@ -54,8 +58,20 @@ def summary(seconds):
     }
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def machine():
     return {
+        "cpu_model": cpu_model(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -66,14 +82,25 @@ def save(name, result):
     """Write ``results/<name>.json`` and return its path."""
     os.makedirs(RESULTS_DIR, exist_ok=True)
     path = os.path.join(RESULTS_DIR, name + ".json")
-    result = dict(result, machine=machine(), measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    result = dict(result, machine=machine(), measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  tables=_PRINTED["tables"], notes=_PRINTED["notes"])
+    _PRINTED["tables"], _PRINTED["notes"] = [], []
     with open(path, "w") as handle:
         json.dump(result, handle, indent=2, sort_keys=True)
         handle.write("\n")
     return path
 
 
-def markdown_table(rows, header):
+def note(text):
+    """Print a sentence with a figure in it, and keep it for the report."""
+    print(text)
+    _PRINTED["notes"].append(text)
+
+
+def markdown_table(rows, header, title=None):
+    """Return ``rows`` as a Markdown table, and keep it for the report."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    _PRINTED["tables"].append({"title": title, "header": list(header), "rows": rows})
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for dummy in header) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(str(cell) for cell in row) + " |")

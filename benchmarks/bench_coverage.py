@@ -100,12 +100,12 @@ def main():
     print()
     print(_timing.markdown_table(rows, ["group", "case", "stock tool", "stock tool says", "web_refs / php_refs"]))
     print()
-    print("broken cases: %(cases)d; caught by the stock tools: %(stock_caught)d; by web_refs/php_refs: "
-          "%(ours_caught)d; by both: %(both)d" % counts)
+    _timing.note("broken cases: %(cases)d; caught by the stock tools: %(stock_caught)d; by web_refs/php_refs: "
+                 "%(ours_caught)d; by both: %(both)d" % counts)
     for group, control in sorted(controls.items()):
         if control:
-            print("note: %s as shipped already has %d error finding(s) of ours, not counted against the cases: %s"
-                  % (group, len(control), "; ".join(sorted(control))))
+            _timing.note("%s as shipped already has %d error finding(s) of ours, not counted against the cases: %s"
+                         % (group, len(control), "; ".join(sorted(control))))
     path = _timing.save("coverage", {"counts": counts, "cases": results,
                                      "groups": {name: group["what"] for name, group in GROUPS.items()}})
     print("results: %s" % os.path.relpath(path, ROOT))

@@ -124,7 +124,8 @@ def bench_app(name, runs, php):
         rows = [(name, _timing.ms(s["median_s"]), _timing.ms(s["min_s"]), _timing.ms(s["max_s"]))
                 for name, s in summaries.items()]
         print()
-        print(_timing.markdown_table(rows, ("contender", "median", "min", "max")))
+        print(_timing.markdown_table(rows, ("contender", "median", "min", "max"),
+                                     title="%s: %d PHP files, %d runs each, alternating" % (name, len(files), runs)))
         lint_serial = summaries["php -l, one file at a time"]["median_s"]
         lint_parallel = summaries["php -l, xargs -P2"]["median_s"]
         ratios = {
@@ -135,7 +136,14 @@ def bench_app(name, runs, php):
         }
         print()
         for ratio, value in ratios.items():
-            print("ratio %s = %.1f (php -l time / php_refs time)" % (ratio, value))
+            _timing.note("ratio %s = %.1f (php -l time / php_refs time)" % (ratio, value))
+        module_s = summaries["php_refs module"]["median_s"]
+        _timing.note("goal of issue 4, the whole %s tree in under a second of module time: %s (median %.2f s)" % (
+            name, "met" if module_s < 1 else "NOT met", module_s))
+        _timing.note("goal of issue 4, php_refs 20 times faster than php -l over the same files: %s "
+                     "(module against serial php -l: %.1f; in-process scan against serial php -l: %.1f)" % (
+                         "met" if ratios["serial_lint_over_module"] >= 20 else "NOT met as a module",
+                         ratios["serial_lint_over_module"], ratios["serial_lint_over_scan"]))
 
         growth = []
         copies_dir = os.path.join(work, "copies")
@@ -155,7 +163,8 @@ def bench_app(name, runs, php):
         print()
         print(_timing.markdown_table(
             [(copies, count, _timing.ms(seconds), "%.1f us" % (seconds / count * 1e6)) for copies, count, seconds in growth],
-            ("copies", "files", "best scan()", "per file")))
+            ("copies", "files", "best scan()", "per file"),
+            title="%s: scan() time against tree size (hard-linked copies)" % name))
 
         copy = os.path.join(work, name)
         shutil.copytree(tree, copy, symlinks=True)
@@ -167,8 +176,9 @@ def bench_app(name, runs, php):
         typo = scan([app], include_path=INCLUDE_PATH, constants=constants, path_map={"/": TEST_ROOT, app: copy})
         found = [f for f in typo.findings if f["severity"] == "error" and f["path"].endswith(".phpp")]
         lint_rc = subprocess.run([php, "-n", "-l", settings], stdout=subprocess.DEVNULL, check=False).returncode
-        print("\n.phpp typo in %s: php_refs reports %s; php -l exits %d (no syntax error)"
-              % (typo_file, ", ".join("%s:%s" % (f["file"], f["line"]) for f in found) or "nothing", lint_rc))
+        print()
+        _timing.note(".phpp typo in %s: php_refs reports %s; php -l exits %d (no syntax error)"
+                     % (typo_file, ", ".join("%s:%s" % (f["file"], f["line"]) for f in found) or "nothing", lint_rc))
         print("saved %s" % _timing.save("php_refs" if name == "wordpress" else "php_refs_" + name, {
             "app": app,
             "files": len(files), "runs": runs, "summaries": summaries, "ratios": ratios,

@@ -108,10 +108,15 @@ def main():
             rows.append(("%s, %d host%s" % (label, count, "" if count == 1 else "s"), "%.0f ms" % summary["median"],
                          "%.0f ms" % summary["min"], "%.0f ms" % summary["max"]))
     print()
-    print(_timing.markdown_table(rows, ("measure", "median", "min", "max")))
-    print("\ngoals: playbook under 5 s on 1 host (median %.2f s), switch and reload under 1 s (median %.0f ms)" % (
-        result["wall_1"]["median"] / 1000.0,
-        statistics.median(a + b for a, b in zip(figures[1]["switch"], figures[1]["reload"]))))
+    print(_timing.markdown_table(rows, ("measure", "median", "min", "max"),
+                                 title="the rollback playbook on 1 and 4 hosts, %d runs each, alternating" % runs))
+    print()
+    wall_1 = result["wall_1"]["median"] / 1000.0
+    switch_reload = statistics.median(a + b for a, b in zip(figures[1]["switch"], figures[1]["reload"]))
+    _timing.note("goal of issue 6, the playbook under 5 s on 1 host: %s (median %.2f s, max %.2f s)" % (
+        "met" if wall_1 < 5 else "NOT met", wall_1, result["wall_1"]["max"] / 1000.0))
+    _timing.note("goal of issue 6, switch and reload under 1 s: %s (median %.0f ms)" % (
+        "met" if switch_reload < 1000 else "NOT met", switch_reload))
     print("saved %s" % _timing.save("rollback", result))
 
 

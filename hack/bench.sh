@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark: runs benchmarks/bench_*.py in turn, each printing a
 # Markdown table and its ratio against the stock tool it is compared with
-# (results also kept in benchmarks/results/<name>.json). Options are passed
-# to every benchmark. Exits non-zero when one fails.
+# (results also kept in benchmarks/results/<name>.json), then
+# benchmarks/report.py writes benchmarks/results/report.{md,json} and the
+# results section of the README from them. Options are passed to every
+# benchmark. Exits non-zero when one fails.
 #   hack/bench.sh              all benchmarks, full runs
 #   hack/bench.sh --quick      fewer runs
 set -uo pipefail
@@ -18,6 +20,9 @@ for bench in benchmarks/bench_*.py; do
   printf '\n===== %s =====\n' "$bench"
   python "$bench" "$@" || failed+=("$bench")
 done
+
+printf '\n===== benchmarks/report.py =====\n'
+python benchmarks/report.py --readme README.md || failed+=(benchmarks/report.py)
 
 if [ "${#failed[@]}" -gt 0 ]; then
   printf '\nFAILED: %s\n' "${failed[*]}"

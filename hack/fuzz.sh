@@ -18,6 +18,8 @@
 #   hack/fuzz.sh 5000            5,000 inputs per parser
 #   LASTGOOD_GROWTH_BYTES=16384 hack/fuzz.sh    a smaller n for the growth table
 #   LASTGOOD_GROWTH_BYTES=0 hack/fuzz.sh        no growth table
+#   LASTGOOD_FUZZ_PARSERS="apache php" hack/fuzz.sh   only these parsers
+#   LASTGOOD_FUZZ_HYPOTHESIS=0 hack/fuzz.sh     atheris only
 # On a shared machine, run it as `nice -n 19 hack/fuzz.sh`.
 set -euo pipefail
 # shellcheck source=hack/env.sh
@@ -25,6 +27,7 @@ set -euo pipefail
 cd "$LASTGOOD_ROOT"
 
 inputs=${1:-100000}
+read -r -a parsers <<<"${LASTGOOD_FUZZ_PARSERS:-nginx apache php}"
 growth_bytes=${LASTGOOD_GROWTH_BYTES:-65536}
 tests=tests/unit/plugins/module_utils/test_fuzz_parsers.py
 report=$(mktemp)
@@ -37,7 +40,9 @@ now() { date +%s.%N; }
 
 failed=()
 summary=()
-for parser in nginx apache php; do
+hypothesis_parsers=("${parsers[@]}")
+[ "${LASTGOOD_FUZZ_HYPOTHESIS:-1}" != 0 ] || hypothesis_parsers=()
+for parser in "${hypothesis_parsers[@]}"; do
   properties=$(python -m pytest -q -p no:cacheprovider --collect-only -k "$parser" "$tests" | grep -c '::')
   per_property=$(( (inputs + properties - 1) / properties ))
   printf '==> %s: %d properties, %d examples each\n' "$parser" "$properties" "$per_property"
@@ -61,7 +66,7 @@ if [ "${LASTGOOD_FUZZ_ATHERIS:-1}" != 0 ]; then
     pip install -q -r requirements/fuzz.txt -c requirements/constraints.txt
   artifacts="$LASTGOOD_CACHE/fuzz-artifacts"
   mkdir -p "$artifacts"
-  for parser in nginx apache php; do
+  for parser in "${parsers[@]}"; do
     printf '==> atheris %s: %d runs\n' "$parser" "$inputs"
     log="$LASTGOOD_CACHE/test-logs/atheris-$parser.log"
     mkdir -p "$(dirname "$log")"
