@@ -103,9 +103,47 @@ def markdown_table(rows, header, title=None):
     _PRINTED["tables"].append({"title": title, "header": list(header), "rows": rows})
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for dummy in header) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
 def ms(seconds):
     return "%.1f ms" % (seconds * 1000.0)
+
+
+PRODUCTION_INVENTORY = (
+    "all:\n  vars:\n    lastgood_site: demo\n    lastgood_server: nginx\n"
+    "    deploy_probe_host_header: demo.test\n    rollback_probe_host_header: demo.test\n"
+    "    ansible_connection: containers.podman.podman\n"
+    "    ansible_python_interpreter: /usr/bin/python3\n"
+    "  children:\n    production:\n      hosts:\n")
+
+
+def test_image():
+    """The test image hack/env.sh names; the benchmarks that start hosts need it."""
+    image = os.environ.get("LASTGOOD_TEST_IMAGE")
+    if not image:
+        raise SystemExit("LASTGOOD_TEST_IMAGE is not set: run through hack/bench.sh")
+    return image
+
+
+def write_production_inventory(path, hosts):
+    """An inventory of the demo site with ``hosts`` as podman containers in group production."""
+    with open(path, "w") as handle:
+        handle.write(PRODUCTION_INVENTORY)
+        for name in hosts:
+            handle.write("        %s:\n" % name)
+
+
+def remove_hosts(hosts):
+    for name in hosts:
+        subprocess.run(["podman", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
+
+
+def start_hosts(hosts, image):
+    """Fresh test containers named ``hosts``: no network, an init, nothing running but sleep."""
+    remove_hosts(hosts)
+    for name in hosts:
+        run_command(["podman", "run", "-d", "--name", name, "--network", "none", "--init", image,
+                     "/bin/sleep", "infinity"])

@@ -91,9 +91,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the bench host afterwards")
     args = parser.parse_args()
     cycles = args.cycles or (2 if args.quick else 5)
-    image = os.environ.get("LASTGOOD_TEST_IMAGE")
-    if not image:
-        raise SystemExit("LASTGOOD_TEST_IMAGE is not set: run through hack/bench.sh")
+    image = _timing.test_image()
 
     work = tempfile.mkdtemp(prefix="lastgood-bench-deploy-")
     inventory = os.path.join(work, "inventory.yml")
@@ -105,9 +103,7 @@ def main():
             "  vars:\n    lastgood_site: demo\n    lastgood_server: nginx\n"
             "    deploy_probe_host_header: demo.test\n" % CONTAINER)
     print("== deploy: %d cycles on one podman host (nginx, PHP-FPM 8.2), load on its loopback ==" % cycles)
-    subprocess.run(["podman", "rm", "-f", CONTAINER], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
-    run(["podman", "run", "-d", "--name", CONTAINER, "--network", "none", "--init", image, "/bin/sleep", "infinity"])
+    _timing.start_hosts([CONTAINER], image)
     try:
         run(["ansible-playbook", "-i", inventory, os.path.join(HERE, "deploy", "prepare.yml")])
         figures = []
@@ -123,7 +119,7 @@ def main():
                      figure["fatal_failed"]))
     finally:
         if not args.keep:
-            subprocess.run(["podman", "rm", "-f", CONTAINER], stdout=subprocess.DEVNULL, check=False)
+            _timing.remove_hosts([CONTAINER])
             shutil.rmtree(work, ignore_errors=True)
 
     rows = []

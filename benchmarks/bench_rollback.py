@@ -48,24 +48,13 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the bench hosts afterwards")
     args = parser.parse_args()
     runs = args.runs or (2 if args.quick else 5)
-    image = os.environ.get("LASTGOOD_TEST_IMAGE")
-    if not image:
-        raise SystemExit("LASTGOOD_TEST_IMAGE is not set: run through hack/bench.sh")
+    image = _timing.test_image()
 
     work = tempfile.mkdtemp(prefix="lastgood-bench-rollback-")
     inventory = os.path.join(work, "inventory.yml")
-    with open(inventory, "w") as handle:
-        handle.write("all:\n  vars:\n    lastgood_site: demo\n    lastgood_server: nginx\n"
-                     "    deploy_probe_host_header: demo.test\n    rollback_probe_host_header: demo.test\n"
-                     "    ansible_connection: containers.podman.podman\n"
-                     "    ansible_python_interpreter: /usr/bin/python3\n"
-                     "  children:\n    production:\n      hosts:\n")
-        for name in HOSTS:
-            handle.write("        %s:\n" % name)
+    _timing.write_production_inventory(inventory, HOSTS)
     print("== rollback: the rollback playbook on 1 and 4 podman hosts (nginx, PHP-FPM 8.2), %d runs each ==" % runs)
-    for name in HOSTS:
-        subprocess.run(["podman", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        run(["podman", "run", "-d", "--name", name, "--network", "none", "--init", image, "/bin/sleep", "infinity"])
+    _timing.start_hosts(HOSTS, image)
     figures = {1: {"wall": [], "switch": [], "reload": []}, 4: {"wall": [], "switch": [], "reload": []}}
     try:
         run(["ansible-playbook", "-i", inventory, os.path.join(HERE, "rollback", "prepare.yml")])
@@ -92,8 +81,7 @@ def main():
                     "/".join(report[2] for report in reports), "/".join(report[3] for report in reports)))
     finally:
         if not args.keep:
-            for name in HOSTS:
-                subprocess.run(["podman", "rm", "-f", name], stdout=subprocess.DEVNULL, check=False)
+            _timing.remove_hosts(HOSTS)
             shutil.rmtree(work, ignore_errors=True)
 
     rows = []

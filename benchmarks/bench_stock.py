@@ -72,14 +72,7 @@ class Bench:
         self.events = os.path.join(work, "events.jsonl")
         self.bundles = os.path.join(work, "bundles")
         self.serial = 0
-        with open(self.inventory, "w") as handle:
-            handle.write("all:\n  vars:\n    lastgood_site: demo\n    lastgood_server: nginx\n"
-                         "    deploy_probe_host_header: demo.test\n    rollback_probe_host_header: demo.test\n"
-                         "    ansible_connection: containers.podman.podman\n"
-                         "    ansible_python_interpreter: /usr/bin/python3\n"
-                         "  children:\n    production:\n      hosts:\n")
-            for name in HOSTS:
-                handle.write("        %s:\n" % name)
+        _timing.write_production_inventory(self.inventory, HOSTS)
 
     def playbook(self, argv, expect_success=True):
         """Run ansible-playbook; return (wall seconds, events of failed tasks)."""
@@ -206,17 +199,13 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the bench hosts afterwards")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 2)
-    image = os.environ.get("LASTGOOD_TEST_IMAGE")
-    if not image:
-        raise SystemExit("LASTGOOD_TEST_IMAGE is not set: run through hack/bench.sh")
+    image = _timing.test_image()
 
     work = tempfile.mkdtemp(prefix="lastgood-bench-stock-")
     bench = Bench(work, args.rate)
     os.makedirs(bench.bundles)
     print("== stock: lastgood.webstack against the stock playbook, %d runs, %d podman hosts ==" % (runs, len(HOSTS)))
-    for name in HOSTS:
-        podman("rm", "-f", name, check=False)
-        podman("run", "-d", "--name", name, "--network", "none", "--init", image, "/bin/sleep", "infinity")
+    _timing.start_hosts(HOSTS, image)
     scenario_runs = {tool: {name: [] for name in SCENARIOS} for tool in TOOLS}
     fleet_runs = {tool: {size: {"deploy": [], "rollback": []} for size in FLEET_SIZES} for tool in TOOLS}
     try:
@@ -238,8 +227,7 @@ def main():
                         tool, size, "" if size == 1 else "s", deploy_wall, rollback_wall), flush=True)
     finally:
         if not args.keep:
-            for name in HOSTS:
-                podman("rm", "-f", name, check=False)
+            _timing.remove_hosts(HOSTS)
             shutil.rmtree(work, ignore_errors=True)
 
     result = summarize(scenario_runs, fleet_runs, runs, args.rate)
