@@ -3,9 +3,11 @@
 
 Rows, alternating runs:
   php_refs scan()            in-process, the whole tree, includes resolved
-  php_refs module            as Ansible runs it (Python and Ansible start-up included)
+  php_refs module            as Ansible runs it (Python and Ansible start-up
+                             included), tokenizing in one process per CPU
+  php_refs module, jobs=1    the same in one process
   php -l, one file at a time as people run it: find ... -exec php -l {} \\;
-  php -l, two in parallel    xargs -P2 -n1 (this machine has 2 cores)
+  php -l, xargs -P<CPUs>     one php -l per CPU at a time
 php -l only checks syntax; php_refs resolves every include and require and
 finds what php -l cannot (shown afterwards on a copy with a .phpp typo).
 Linear growth: scan() of 1, 4 and 16 copies of the tree (hard links),
@@ -31,7 +33,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, COLLECTIONS)
 
 import _timing  # noqa: E402
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import scan  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import scan, usable_cpus  # noqa: E402
 
 INCLUDE_PATH = [".", "/usr/share/php"]
 # (tree, constants known from outside the code, a require to type as .phpp and the file holding it)
@@ -89,13 +91,21 @@ def bench_app(name, runs, php):
                                                  path_map=path_map))
             return seconds
 
-        def as_module():
-            seconds, completed = timed(lambda: subprocess.run(module, cwd=COLLECTIONS, env=env, stdout=subprocess.PIPE,
-                                                              check=False))
-            output = json.loads(completed.stdout)
-            if output.get("files_scanned") != len(files):
-                raise SystemExit("the module scanned %s files, expected %d" % (output.get("files_scanned"), len(files)))
-            return seconds
+        one_job_args_file = os.path.join(work, "args-one-job.json")
+        with open(one_job_args_file, "w") as handle:
+            json.dump({"ANSIBLE_MODULE_ARGS": {"paths": [app], "include_path": INCLUDE_PATH, "jobs": 1,
+                                               "constants": constants, "path_map": path_map}}, handle)
+
+        def as_module(argv):
+            def measure():
+                seconds, completed = timed(lambda: subprocess.run(argv, cwd=COLLECTIONS, env=env,
+                                                                  stdout=subprocess.PIPE, check=False))
+                output = json.loads(completed.stdout)
+                if output.get("files_scanned") != len(files):
+                    raise SystemExit("the module scanned %s files, expected %d" % (
+                        output.get("files_scanned"), len(files)))
+                return seconds
+            return measure
 
         def php_lint(parallel):
             argv = ["xargs", "-0", "-n1"] + (["-P%d" % parallel] if parallel > 1 else []) + [php, "-n", "-l"]
@@ -114,25 +124,30 @@ def bench_app(name, runs, php):
         print("php_refs: %d files, %d include/require, %d resolved, %d unresolved, %d findings"
               % (result.files_scanned, result.includes_total, result.includes_resolved, result.unresolved,
                  len(result.findings)))
+        cpus = usable_cpus()
+        parallel_lint = "php -l, xargs -P%d" % cpus
         times = _timing.alternate([
             ("php_refs scan() in-process", in_process),
-            ("php_refs module", as_module),
+            ("php_refs module", as_module(module)),
+            ("php_refs module, jobs=1", as_module(module[:-1] + [one_job_args_file])),
             ("php -l, one file at a time", php_lint(1)),
-            ("php -l, xargs -P2", php_lint(2)),
+            (parallel_lint, php_lint(cpus)),
         ], runs)
         summaries = {name: _timing.summary(values) for name, values in times.items()}
         rows = [(name, _timing.ms(s["median_s"]), _timing.ms(s["min_s"]), _timing.ms(s["max_s"]))
                 for name, s in summaries.items()]
         print()
         print(_timing.markdown_table(rows, ("contender", "median", "min", "max"),
-                                     title="%s: %d PHP files, %d runs each, alternating" % (name, len(files), runs)))
+                                     title="%s: %d PHP files, %d runs each, alternating; php_refs in %d processes "
+                                           "unless jobs=1" % (name, len(files), runs, cpus)))
         lint_serial = summaries["php -l, one file at a time"]["median_s"]
-        lint_parallel = summaries["php -l, xargs -P2"]["median_s"]
+        lint_parallel = summaries[parallel_lint]["median_s"]
         ratios = {
             "serial_lint_over_scan": lint_serial / summaries["php_refs scan() in-process"]["median_s"],
             "parallel_lint_over_scan": lint_parallel / summaries["php_refs scan() in-process"]["median_s"],
             "serial_lint_over_module": lint_serial / summaries["php_refs module"]["median_s"],
             "parallel_lint_over_module": lint_parallel / summaries["php_refs module"]["median_s"],
+            "serial_lint_over_module_one_job": lint_serial / summaries["php_refs module, jobs=1"]["median_s"],
         }
         print()
         for ratio, value in ratios.items():

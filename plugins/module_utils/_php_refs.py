@@ -15,6 +15,7 @@ import bisect
 import fnmatch
 import gc
 import os
+import pickle
 import re
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer import (
@@ -41,6 +42,8 @@ _GUARD_WINDOW = 4000         # characters before a statement in which a guard co
 _GUARD_COUNT = 16            # and how many of the guards nearest to it count at most
 _ENDS = frozenset((";", ",", "or", "and", "xor", "||", "&&", "?", ":", "??", "]", "}", "=>"))
 MAX_FILE_BYTES = 16 * 1024 * 1024
+# Fewer files than this a job: forking costs more than it saves.
+_FILES_PER_JOB = 64
 # Parentheses, @ and dirname() inside each other, and constants defined
 # through each other, that an expression may go through; deeper, it is left
 # unresolved (the evaluator recurses on each).
@@ -422,20 +425,23 @@ class Result:
         })
 
 
-def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=(), allowed_roots=()):
+def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=(), allowed_roots=(),
+         jobs=None):
     """Resolve every include/require in the PHP files under ``paths``. With
-    ``allowed_roots``, an include that reaches outside them is an error."""
+    ``allowed_roots``, an include that reaches outside them is an error.
+    ``jobs``: processes that read and tokenize the files (default: one per
+    CPU this process may use)."""
     # Many small objects, almost none freed: the cyclic collector only costs time.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots)
+        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs)
     finally:
         if collecting:
             gc.enable()
 
 
-def _scan(paths, include_path, constants, path_map, exclude, allowed_roots):
+def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs):
     path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
     roots = AllowedRoots(allowed_roots, path_map)
     fs = FileSystem()
@@ -444,24 +450,108 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots):
     result.files_scanned = len(files)
     all_statements = []
     all_definitions = []
-    for live, checked in files:
-        try:
-            source, cut = _read_source(checked)
-        except OSError as error:
-            result.problems.append("%s cannot be read: %s" % (live, error.strerror))
-            continue
-        if cut:
-            result.problems.append("%s is larger than %d MiB: only its first %d MiB were scanned" % (
-                live, MAX_FILE_BYTES // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)))
-        statements, definitions = scan_source(live, source)
+    for statements, definitions, problem in extract_all(files, jobs):
         all_statements.extend(statements)
         all_definitions.extend(definitions)
+        if problem:
+            result.problems.append(problem)
     known = Constants(constants, all_definitions)
     tails = _TailIndex(files, include_path, path_map)
     for statement in all_statements:
         result.includes_total += 1
         _resolve(statement, known, include_path, path_map, fs, tails, result, roots)
     return result
+
+
+def extract(live, checked):
+    """``(statements, definitions, problem)`` of one file; ``problem`` is
+    None or why the file was not read whole."""
+    try:
+        source, cut = _read_source(checked)
+    except OSError as error:
+        return [], [], "%s cannot be read: %s" % (live, error.strerror)
+    statements, definitions = scan_source(live, source)
+    problem = None
+    if cut:
+        problem = "%s is larger than %d MiB: only its first %d MiB were scanned" % (
+            live, MAX_FILE_BYTES // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024))
+    return statements, definitions, problem
+
+
+def usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def extract_all(files, jobs=None):
+    """``extract`` of each ``(live, checked)`` of ``files``, in their order.
+    With more than one job, forked children tokenize a share of the files each
+    (tokenizing is most of a scan and needs nothing from other files) and
+    send their results back through a pipe; a child that fails leaves its
+    share to this process, so the result never depends on the forks."""
+    jobs = usable_cpus() if jobs is None else jobs
+    jobs = min(jobs, len(files) // _FILES_PER_JOB)
+    if jobs < 2 or not hasattr(os, "fork"):
+        return [extract(live, checked) for live, checked in files]
+    # Interleaved shares: trees keep their big files together.
+    shares = [list(range(number, len(files), jobs)) for number in range(jobs)]
+    children = []
+    for share in shares[1:]:
+        children.append((_fork_extract(files, share), share))
+    results = [None] * len(files)
+    for index in shares[0]:
+        results[index] = extract(*files[index])
+    for child, share in children:
+        extracted = _collect(child)
+        for position, index in enumerate(share):
+            results[index] = extracted[position] if extracted is not None else extract(*files[index])
+    return results
+
+
+def _fork_extract(files, share):
+    """(pid, read end of its pipe) of a child sending the pickled ``extract``
+    of the files at ``share``; (None, None) when it cannot fork."""
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return None, None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None, None
+    if pid == 0:  # pragma: no cover - the child; its result is checked by the parent
+        code = 1
+        try:
+            os.close(read_end)
+            data = pickle.dumps([extract(*files[index]) for index in share], pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            # Never back into the caller's code (or its exit handlers).
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _collect(child):
+    """The list a child sent, or None when it did not finish."""
+    pid, read_end = child
+    if pid is None:
+        return None
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    dummy, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    try:
+        return pickle.loads(data)  # nosec - written by this process's own child
+    except (pickle.UnpicklingError, EOFError, ValueError):
+        return None
 
 
 class _TailIndex:

@@ -1,0 +1,100 @@
+"""The forked tokenizing of php_refs: the same result as one process, in the
+same order, whatever the children do."""
+import json
+import os
+import pickle
+
+import pytest
+
+from ansible_collections.lastgood.webstack.plugins.module_utils import _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import scan
+
+
+def outcome(result):
+    return json.dumps([result.findings, result.problems, result.files_scanned, result.includes_total,
+                       result.includes_resolved, result.unresolved])
+
+
+@pytest.fixture
+def app(make_tree):
+    """300 files: definitions in early files used by later ones, a missing
+    target in every seventh, an unreadable FIFO among them."""
+    files = {"app/config.php": "<?php\ndefine('LIB', __DIR__ . '/lib');\nconst SUB = 'sub';\n"}
+    for number in range(300):
+        target = "lib/%s/f%d.php" % ("sub", number + 1 if number % 7 else 100000 + number)
+        files["app/lib/sub/f%d.php" % number] = (
+            "<?php\n// file %d\nrequire_once LIB . '/' . SUB . '/f%d.php';\n"
+            "if (true) { include __DIR__ . '/../../%s'; }\n" % (number, (number + 1) % 300, target))
+    root = make_tree(files)
+    os.mkfifo(str(root / "app" / "lib" / "pipe.php"))
+    return str(root / "app")
+
+
+def test_forked_scan_is_the_serial_scan(app):
+    serial = scan([app], jobs=1)
+    assert serial.files_scanned == 302
+    # every seventh of f0..f298 (43), and f299's include of f300
+    assert len([f for f in serial.findings if f["severity"] == "warning"]) == 44
+    assert serial.problems == ["%s/lib/pipe.php cannot be read: not a regular file" % app]
+    for jobs in (2, 3, 5):
+        assert outcome(scan([app], jobs=jobs)) == outcome(serial)
+
+
+def test_one_job_does_not_fork(app, monkeypatch):
+    serial = outcome(scan([app], jobs=2))
+
+    def no_fork():
+        raise AssertionError("forked")
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert outcome(scan([app], jobs=1)) == serial
+
+
+def test_few_files_do_not_fork(make_tree, monkeypatch):
+    root = make_tree({"a.php": "<?php require 'b.phpp';\n", "b.php": "<?php\n"})
+
+    def no_fork():
+        raise AssertionError("forked")
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert len(scan([str(root)], jobs=8).findings) == 1
+
+
+def test_a_failing_child_leaves_its_share_to_the_parent(app, monkeypatch):
+    serial = outcome(scan([app], jobs=1))
+    children = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    def broken_dumps(*args, **kwargs):
+        raise pickle.PicklingError("broken in the child")
+    # pickle.dumps runs only in the children: each exits 1 without sending.
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setattr(pickle, "dumps", broken_dumps)
+    assert outcome(scan([app], jobs=3)) == serial
+    assert len(children) == 2
+
+
+def test_no_fork_possible(app, monkeypatch):
+    serial = outcome(scan([app], jobs=1))
+
+    def failing_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(os, "fork", failing_fork)
+    assert outcome(scan([app], jobs=2)) == serial
+
+
+def test_jobs_default_to_usable_cpus(app, monkeypatch):
+    asked = []
+    real = _php_refs.extract_all
+
+    def spy(files, jobs=None):
+        asked.append(jobs)
+        return real(files, jobs)
+    monkeypatch.setattr(_php_refs, "extract_all", spy)
+    scan([app])
+    assert asked == [None]
+    assert _php_refs.usable_cpus() >= 1
