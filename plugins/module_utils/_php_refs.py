@@ -44,6 +44,8 @@ _ENDS = frozenset((";", ",", "or", "and", "xor", "||", "&&", "?", ":", "??", "]"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 # Fewer files than this a job: forking costs more than it saves.
 _FILES_PER_JOB = 64
+# By default: a host with many CPUs is most often serving the site meanwhile.
+_DEFAULT_JOBS_AT_MOST = 8
 # Parentheses, @ and dirname() inside each other, and constants defined
 # through each other, that an expression may go through; deeper, it is left
 # unresolved (the evaluator recurses on each).
@@ -430,7 +432,7 @@ def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=N
     """Resolve every include/require in the PHP files under ``paths``. With
     ``allowed_roots``, an include that reaches outside them is an error.
     ``jobs``: processes that read and tokenize the files (default: one per
-    CPU this process may use)."""
+    CPU this process may use, 8 at most)."""
     # Many small objects, almost none freed: the cyclic collector only costs time.
     collecting = gc.isenabled()
     gc.disable()
@@ -491,7 +493,7 @@ def extract_all(files, jobs=None):
     (tokenizing is most of a scan and needs nothing from other files) and
     send their results back through a pipe; a child that fails leaves its
     share to this process, so the result never depends on the forks."""
-    jobs = usable_cpus() if jobs is None else jobs
+    jobs = min(usable_cpus(), _DEFAULT_JOBS_AT_MOST) if jobs is None else jobs
     jobs = min(jobs, len(files) // _FILES_PER_JOB)
     if jobs < 2 or not hasattr(os, "fork"):
         return [extract(live, checked) for live, checked in files]

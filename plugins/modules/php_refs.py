@@ -77,7 +77,7 @@ options:
     description:
       - Processes that read and tokenize the files, each a forked copy of the module taking a share of them; the
         resolution that follows runs in one. The result is the same whatever the number.
-      - By default one per CPU the module may run on. V(1) keeps the scan in the module's own process, for a host
+      - By default one per CPU the module may run on, 8 at most. V(1) keeps the scan in the module's own process, for a host
         whose CPUs the site needs; trees of fewer than 64 files per process are scanned in one anyway.
     type: int
 attributes:

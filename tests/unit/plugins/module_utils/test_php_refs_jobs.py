@@ -98,3 +98,23 @@ def test_jobs_default_to_usable_cpus(app, monkeypatch):
     scan([app])
     assert asked == [None]
     assert _php_refs.usable_cpus() >= 1
+
+
+def test_default_jobs_are_capped(app, monkeypatch):
+    forks = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setattr(_php_refs, "usable_cpus", lambda: 64)
+    # 302 files allow 4 jobs of 64 files; then the cap of 8 with more files.
+    scan([app])
+    assert len(forks) == 3
+    monkeypatch.setattr(_php_refs, "_FILES_PER_JOB", 1)
+    del forks[:]
+    scan([app])
+    assert len(forks) == 7
