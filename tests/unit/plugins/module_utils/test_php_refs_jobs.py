@@ -30,6 +30,21 @@ def app(make_tree):
     return str(root / "app")
 
 
+@pytest.fixture
+def forks(monkeypatch):
+    """The pids of the children the scan forks."""
+    pids = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", counted_fork)
+    return pids
+
+
 def test_forked_scan_is_the_serial_scan(app):
     serial = scan([app], jobs=1)
     assert serial.files_scanned == 302
@@ -58,24 +73,15 @@ def test_few_files_do_not_fork(make_tree, monkeypatch):
     assert len(scan([str(root)], jobs=8).findings) == 1
 
 
-def test_a_failing_child_leaves_its_share_to_the_parent(app, monkeypatch):
+def test_a_failing_child_leaves_its_share_to_the_parent(app, forks, monkeypatch):
     serial = outcome(scan([app], jobs=1))
-    children = []
-    real_fork = os.fork
-
-    def counted_fork():
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
 
     def broken_dumps(*args, **kwargs):
         raise pickle.PicklingError("broken in the child")
     # pickle.dumps runs only in the children: each exits 1 without sending.
-    monkeypatch.setattr(os, "fork", counted_fork)
     monkeypatch.setattr(pickle, "dumps", broken_dumps)
     assert outcome(scan([app], jobs=3)) == serial
-    assert len(children) == 2
+    assert len(forks) == 2
 
 
 def test_no_fork_possible(app, monkeypatch):
@@ -100,16 +106,7 @@ def test_jobs_default_to_usable_cpus(app, monkeypatch):
     assert _php_refs.usable_cpus() >= 1
 
 
-def test_default_jobs_are_capped(app, monkeypatch):
-    forks = []
-    real_fork = os.fork
-
-    def counted_fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-    monkeypatch.setattr(os, "fork", counted_fork)
+def test_default_jobs_are_capped(app, forks, monkeypatch):
     monkeypatch.setattr(_php_refs, "usable_cpus", lambda: 64)
     # 302 files allow 4 jobs of 64 files; then the cap of 8 with more files.
     scan([app])
