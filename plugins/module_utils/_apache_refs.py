@@ -21,7 +21,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
     static_prefix,
     static_prefix_dir,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import ERROR, INFO, WARNING
+from ansible_collections.lastgood.webstack.plugins.module_utils._report import ERROR, INFO, SWITCHED_SCRIPT_PATHS, WARNING
 
 # Debian's compiled-in DocumentRoot of the main server.
 DEFAULT_DOCUMENT_ROOT = "/var/www/html"
@@ -158,6 +158,7 @@ class ApacheChecker:
             if server.php_handler:
                 for path in self._document_dirs(server):
                     self.report.php_root(path)
+                self._switched_document_root(server)
 
     def _collect(self, directives, server):
         """What a server sets, wherever in it: DocumentRoot, aliases, PHP handlers."""
@@ -198,6 +199,26 @@ class ApacheChecker:
                 self._walk(flatten(directive.block), server, label, section_directory)
                 continue
             self._directive(directive, server, context, directory)
+
+    def _switched_document_root(self, server):
+        """A warning when the DocumentRoot of a server that hands requests to
+        PHP-FPM lies behind a link that a switch of releases changes: Apache
+        passes script paths as it maps them, links and all."""
+        owner = server
+        while owner is not None and owner.document_root is None:
+            owner = owner.parent
+        if owner is None:
+            return
+        path, directive = owner.document_root
+        link = self.path_map.switched_prefix(path)
+        key = ("switched", id(directive))
+        if link is None or key in self._seen:
+            return
+        self._seen.add(key)
+        self.report.finding(
+            WARNING, directive.file, directive.line, directive.raw_name, path,
+            "DocumentRoot %s hands PHP-FPM script paths through %s, a link that a switch of releases changes "
+            "(PHP handler of %s): %s" % (path, link, server.label, SWITCHED_SCRIPT_PATHS))
 
     def _directory_section(self, directive, context):
         if not directive.args or directive.args[0] == "~":

@@ -21,7 +21,12 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
     static_prefix,
     static_prefix_dir,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import ERROR, INFO, WARNING
+from ansible_collections.lastgood.webstack.plugins.module_utils._report import (
+    ERROR,
+    INFO,
+    SWITCHED_SCRIPT_PATHS,
+    WARNING,
+)
 
 NGINX_PREFIX = "/usr/share/nginx"
 
@@ -556,6 +561,10 @@ class NginxChecker:
             self.report.entrypoint(path)
 
     def _fastcgi_script(self, scope):
+        scripts = [directive for directive in scope.fastcgi_params if directive.args[0] == "SCRIPT_FILENAME"]
+        if scripts:
+            # PHP-FPM takes the last one nginx sends.
+            self._switched_script_path(scripts[-1], scope, scripts[-1].args[1])
         for directive in scope.fastcgi_params:
             name, value = directive.args[0], directive.args[1]
             if name == "SCRIPT_FILENAME":
@@ -593,6 +602,33 @@ class NginxChecker:
         if value.startswith("/"):
             if self._check(directive, scope, "script", value, want="file"):
                 self.report.entrypoint(value)
+
+    def _switched_script_path(self, directive, scope, value):
+        """A warning when SCRIPT_FILENAME hands PHP-FPM a path through a link
+        that a switch of releases changes ($realpath_root resolves it per request)."""
+        if value.startswith("$realpath_root"):
+            return
+        if value.startswith("$document_root") or value == "$request_filename":
+            path = None
+            if scope.root is not None and not scope.root.dynamic:
+                path = self._map_uri(scope, "/").rstrip("/")
+        else:
+            path = static_prefix(value)[0]
+        if not path or not path.startswith("/"):
+            return
+        link = self.path_map.switched_prefix(path)
+        key = ("switched", id(directive))
+        if link is None or key in self._seen:
+            return
+        self._seen.add(key)
+        where = scope.context()
+        if scope.directive is not None:
+            where += " (%s:%s)" % (scope.directive.file, scope.directive.line)
+        self.report.finding(
+            WARNING, directive.file, directive.line, directive.name, path,
+            "SCRIPT_FILENAME %s reaches PHP-FPM through %s, a link that a switch of releases changes, in %s: %s. "
+            "With $realpath_root in place of $document_root (in SCRIPT_FILENAME and DOCUMENT_ROOT) each request "
+            "runs the release it started in even before that reload" % (value, link, where, SWITCHED_SCRIPT_PATHS))
 
     def _socket_of(self, directive):
         value = directive.args[0] if directive.args else ""

@@ -46,6 +46,23 @@ class PathMap:
                 return candidate + path[len(live):] if candidate != "/" else path[len(live):]
         return path
 
+    def switched_prefix(self, path, is_link=os.path.islink, lexists=os.path.lexists):
+        """The part of ``path`` (absolute, live) that a switch of releases
+        changes: its first ancestor that is a symbolic link where it is
+        looked for; else the live prefix of this map it starts with when
+        that is a link, or nothing yet, on this host (the ``current`` of a
+        release being validated, before or at its first deploy). None when
+        neither."""
+        parts = path.split("/")
+        for end in range(2, len(parts) + 1):
+            prefix = "/".join(parts[:end])
+            if is_link(self.apply(prefix)):
+                return prefix
+        for live, _candidate in self._entries:
+            if live != "/" and (path == live or path.startswith(live + "/")):
+                return live if is_link(live) or not lexists(live) else None
+        return None
+
     def unapply(self, path):
         """Return the live path of a candidate path (the inverse of apply)."""
         for live, candidate in sorted(self._entries, key=lambda entry: len(entry[1]), reverse=True):

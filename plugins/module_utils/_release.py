@@ -10,6 +10,7 @@
       state.json.bak           the registry as it was before the last change (the copy a repair starts from)
       .lock                    flock held by any change; holds who took it and when
       FREEZE                   present: new releases are refused
+      .lease                   held by a change of many steps (a deploy): who, until when
 
 Status of a release: staged -> validated -> live -> known_good, or invalid
 (failed validation, never switched in) or bad (switched in, failed the probe),
@@ -36,6 +37,10 @@ STATE_BACKUP = "state.json.bak"
 LOCK_FILE = ".lock"
 LEASE_FILE = ".lease"
 FREEZE_FILE = "FREEZE"
+# What a release says about itself to the probes: how to tell that it is the one answering.
+PROBE_FILE = "probe.json"
+PROBE_KEYS = ("expect_body",)
+MAX_PROBE_BYTES = 64 * 1024
 STATE_VERSION = 1
 # Events kept in state.json: the site's recent history for status and the timeline.
 MAX_EVENTS = 200
@@ -66,6 +71,52 @@ def check_release_id(release_id):
             "release_id %r is not valid: use 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit" % (release_id,))
     return release_id
+
+
+def read_probe(root):
+    """The probe settings a release brings in ``probe.json`` at its root
+    (``{"expect_body": "<regular expression its answers match>"}``), or None
+    when it has none. A release that names itself in its answers lets every
+    probe tell which release answers, not only that one does."""
+    path = os.path.join(root, PROBE_FILE)
+    if not os.path.lexists(path):
+        return None
+    if os.path.islink(path) or not os.path.isfile(path):
+        raise ReleaseError("%s: must be a regular file" % path)
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_PROBE_BYTES + 1)
+    if len(data) > MAX_PROBE_BYTES:
+        raise ReleaseError("%s: larger than %d bytes" % (path, MAX_PROBE_BYTES))
+    text = data.decode("utf-8", "replace")
+    try:
+        settings = json.loads(text)
+    except ValueError as error:
+        raise ReleaseError("%s:%s: not valid JSON: %s" % (path, getattr(error, "lineno", "?"),
+                                                          getattr(error, "msg", error)))
+    example = '{"expect_body": "release 2026-11-24"}'
+    if not isinstance(settings, dict):
+        raise ReleaseError("%s: must be a JSON object such as %s" % (path, example))
+    unknown = sorted(set(settings) - set(PROBE_KEYS))
+    if unknown:
+        raise ReleaseError("%s:%d: unknown key %s; known: %s" % (
+            path, _line_of(text, unknown[0]), ", ".join(unknown), ", ".join(PROBE_KEYS)))
+    body = settings.get("expect_body")
+    if body is not None:
+        if not isinstance(body, str) or not body:
+            raise ReleaseError("%s:%d: expect_body must be a non-empty string (a regular expression), "
+                               "such as %s" % (path, _line_of(text, "expect_body"), example))
+        try:
+            re.compile(body)
+        except re.error as error:
+            raise ReleaseError("%s:%d: expect_body %r is not a valid regular expression: %s" % (
+                path, _line_of(text, "expect_body"), body, error))
+    return settings
+
+
+def _line_of(text, key):
+    """The line of ``text`` where the JSON key ``key`` is written (1 when not found)."""
+    index = text.find('"%s"' % key)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 1
 
 
 # Manifest ----------------------------------------------------------------
@@ -640,9 +691,18 @@ def public_release(state, release_id):
 # unless check_mode, and returns a list of what it did (empty: nothing to do).
 # The caller holds the lock and saves the state.
 
+def new_record(checksum, probe, staged_at=None):
+    """The registry's record of a release just staged."""
+    record = {"checksum": checksum, "status": "staged", "staged_at": staged_at or now()}
+    if probe is not None:
+        record["probe"] = probe
+    return record
+
+
 def stage(site, state, release_id, src, check_mode):
     if not os.path.isdir(src):
         raise ReleaseError("src %s is not a directory on the host" % src)
+    probe = read_probe(src)
     lines = manifest_lines(src)
     manifest = "".join(lines)
     checksum = checksum_of(manifest)
@@ -673,7 +733,7 @@ def stage(site, state, release_id, src, check_mode):
         if record is None:
             # Staged on disk but not registered (a run died in between).
             if not check_mode:
-                state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
+                state["releases"][release_id] = new_record(checksum, probe)
                 add_event(state, "staged", release_id, checksum=checksum)
             return ["registered release %s" % release_id]
         return []
@@ -707,7 +767,7 @@ def stage(site, state, release_id, src, check_mode):
                 % (release_id, site.releases_dir, _size(tree_size(src)), src))
         raise
     fsync_dir(site.releases_dir)
-    state["releases"][release_id] = {"checksum": checksum, "status": "staged", "staged_at": now()}
+    state["releases"][release_id] = new_record(checksum, probe)
     add_event(state, "staged", release_id, checksum=checksum)
     return again + ["staged release %s (checksum %s)" % (release_id, checksum)]
 
@@ -1213,6 +1273,7 @@ def repair(site, check_mode):
             report["intact_again"].append(release_id)
             actions.append("release %s matches its manifest again: %s as before" % (release_id, restored))
 
+    probe_warnings = []
     for release_id in sorted(on_disk - set(state["releases"])):
         manifest_path = os.path.join(site.release_dir(release_id), MANIFEST)
         try:
@@ -1221,8 +1282,13 @@ def repair(site, check_mode):
         except OSError:
             report["not_releases"].append(release_id)
             continue
-        record = {"checksum": checksum_of(recorded), "status": "staged",
-                  "staged_at": staged_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "registered_by_repair": True}
+        try:
+            probe = read_probe(site.release_dir(release_id))
+        except (OSError, ReleaseError) as error:
+            probe_warnings.append("release %s is registered without its probe settings: %s" % (release_id, error))
+            probe = None
+        record = new_record(checksum_of(recorded), probe, staged_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        record["registered_by_repair"] = True
         state["releases"][release_id] = record
         report["registered"].append(release_id)
         differences = verify(site, state, release_id)
@@ -1233,7 +1299,7 @@ def repair(site, check_mode):
             actions.append("registered release %s from its folder and manifest (checksum %s) as staged" % (
                 release_id, record["checksum"]))
     report["warnings"] = ["left %s alone: not a release folder with a manifest" % site.release_dir(name)
-                          for name in report["not_releases"] if not name.startswith(".")]
+                          for name in report["not_releases"] if not name.startswith(".")] + probe_warnings
 
     current = site.current()
     if current is not None and current not in state["releases"]:

@@ -11,6 +11,13 @@ WARNING = "warning"
 INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
+# Said of a script path that reaches PHP-FPM through a link a switch changes.
+SWITCHED_SCRIPT_PATHS = (
+    "PHP-FPM's opcache keeps each script compiled under that path, so without a reload the code compiled before "
+    "a switch, with its __DIR__ in the old release, keeps answering after it; lastgood reloads PHP-FPM gracefully "
+    "after every switch, before the probe (the release module's php_fpm option, on in the deploy, rollback and "
+    "watchdog roles), so keep that on")
+
 
 class Report:
     """Collects references and findings in the order they are met."""

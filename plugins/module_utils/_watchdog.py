@@ -35,6 +35,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._candidate impor
     server_binary,
     test_candidate,
 )
+from ansible_collections.lastgood.webstack.plugins.module_utils._services import ServiceError, reload_after_switch
 from ansible_collections.lastgood.webstack.plugins.module_utils._probe import (
     Probe,
     ProbeError,
@@ -58,7 +59,7 @@ DEFAULTS = {
     "failures": 3,
     "server": None,
     "reload_command": [],
-    "reload_if_changed": [],
+    "php_fpm": None,
     "confirm_requests": 5,
     "alert_command": [],
     "alert_url": None,
@@ -90,6 +91,9 @@ def load_config(path):
         raise ConfigError("%s: failures must be at least 1 and the intervals above 0" % path)
     if config["server"] not in (None, "nginx", "apache"):
         raise ConfigError("%s: server must be nginx, apache or null, not %r" % (path, config["server"]))
+    php_fpm = config["php_fpm"]
+    if php_fpm is not None and not (isinstance(php_fpm, dict) and isinstance(php_fpm.get("pidfile"), str)):
+        raise ConfigError("%s: php_fpm must be null or an object with pidfile (and optionally wait_for, timeout)" % path)
     return config
 
 
@@ -117,11 +121,12 @@ def find_binary(name, required, dirs):
     return found
 
 
-def probe(config, requests):
-    """``(problems, summary)`` of ``requests`` requests over the URLs."""
+def probe(config, requests, expect_body=None):
+    """``(problems, summary)`` of ``requests`` requests over the URLs; the
+    answers must match ``expect_body`` (else the configured one) when given."""
     try:
         summary = Probe(config["urls"], host_header=config["host_header"], expect_status=config["expect_status"],
-                        expect_body=config["expect_body"], requests=requests, concurrency=1,
+                        expect_body=expect_body or config["expect_body"], requests=requests, concurrency=1,
                         timeout=config["timeout"], fail_fast=None).run()
     except ProbeError as error:
         return [str(error)], None
@@ -142,6 +147,7 @@ class Watchdog:
         self.failed_checks = 0
         self.first_failure_at = None
         self.reported = set()
+        self._expected = {}
 
     # The loop ---------------------------------------------------------------
 
@@ -152,7 +158,7 @@ class Watchdog:
             # No release, or a deploy holds the site and probes it itself.
             self.failed_checks = 0
             return config["interval"]
-        problems, summary = self.probe(config, max(1, len(config["urls"])))
+        problems, summary = self.probe(config, max(1, len(config["urls"])), self.expected_body(current))
         if not problems:
             if self.failed_checks:
                 self.log("%s: %s answers again after %d failed check(s)" % (self.site.name, current, self.failed_checks))
@@ -187,6 +193,21 @@ class Watchdog:
                 self.log("%s: unexpected error, still watching: %s: %s" % (self.site.name, type(error).__name__, error))
                 wait = self.config["interval"]
             time.sleep(wait)
+
+    def expected_body(self, release_id):
+        """What answers of ``release_id`` match, from its probe.json (unless the
+        settings name one for every release), so that an answer from another
+        release counts as a failure."""
+        if self.config["expect_body"] or release_id is None:
+            return None
+        if release_id not in self._expected:
+            try:
+                settings = registry.read_probe(self.site.release_dir(release_id)) or {}
+            except (OSError, registry.ReleaseError) as error:
+                self.log("%s: not checking which release answers: %s" % (self.site.name, error))
+                settings = {}
+            self._expected[release_id] = settings.get("expect_body")
+        return self._expected[release_id]
 
     # Acting -------------------------------------------------------------------
 
@@ -252,14 +273,18 @@ class Watchdog:
         site = self.site
         target = rollback["target"]
         notes = []
-        for entry in config["reload_if_changed"]:
-            if registry.changed_between(site, failing, target, entry["path"]):
-                rc, out, err = self.run(entry["command"])
-                notes.append("reload for %s/ exit %d%s" % (entry["path"], rc, (": " + (err or out).strip()) if rc else ""))
-        if config["reload_command"]:
-            rc, out, err = self.run(config["reload_command"])
-            notes.append("reload exit %d%s" % (rc, (": " + (err or out).strip()) if rc else ""))
-        problems, summary = self.probe(config, config["confirm_requests"])
+        try:
+            done = reload_after_switch(self.run, php_fpm=config["php_fpm"], reload_command=config["reload_command"])
+        except ServiceError as error:
+            done = error.done
+            notes.append("reload failed: %s" % error)
+        if "php_fpm" in done:
+            php_fpm = done["php_fpm"]
+            notes.append("PHP-FPM %s" % ("reloaded in %s ms" % php_fpm["elapsed_ms"] if php_fpm["reloaded"]
+                                         else "not running"))
+        if "reload" in done and done["reload"]["rc"] == 0:
+            notes.append("reload exit 0")
+        problems, summary = self.probe(config, config["confirm_requests"], self.expected_body(target))
         rolled_back = next((event for event in events if event["event"] == "rolled_back"), events[0])
         rolled_back["detail"] = "; ".join(notes + [
             "probe of %s: %s" % (target, "%d/%d ok" % (summary["ok"], summary["total"]) if not problems

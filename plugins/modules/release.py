@@ -136,36 +136,43 @@ options:
       - Switch and reload in one module call take a fraction of the time of two tasks, which is what a rollback
         waits for.
       - With O(state=unswitched), run after C(current) was removed.
+      - Runs after the reload of O(php_fpm).
       - When the command fails the module fails; the switch stays recorded.
     type: list
     elements: str
-  reload_if_changed:
+  php_fpm:
     description:
-      - With O(state=live), O(state=rolled_back) or O(state=unswitched), commands run after the switch and before
-        O(reload_command), each
-        only when the files under its O(reload_if_changed[].path) differ between the release switched from and the one
-        switched to (by their manifests), such as a PHP-FPM reload when the release's pool files changed.
-      - PHP-FPM restarts its workers on reload, so it is reloaded only when it has to be.
-    type: list
-    elements: dict
-    default: []
+      - The PHP-FPM that runs the site's PHP code. With O(state=live), O(state=rolled_back) or O(state=unswitched),
+        whenever C(current) was switched it is reloaded gracefully (SIGUSR2) before O(reload_command), and the
+        module returns only once PHP-FPM runs again from a new start, so that the code that answers is the release
+        switched to, for every entry point.
+      - Needed whenever the web server hands PHP-FPM script paths through C(current), as Apache's proxy_fcgi always
+        does and nginx does with C($document_root) (Debian's C(snippets/fastcgi-php.conf)): opcache keeps each
+        script compiled under that path, with its C(__DIR__) in the release it was compiled from, and no change of
+        files makes it compile again. A graceful reload lets the requests in flight finish (PHP-FPM's
+        C(process_control_timeout), which the P(lastgood.webstack.site#role) role sets) while new requests wait in
+        the socket's backlog.
+      - With O(state=live), a switch is refused while no PHP-FPM runs under O(php_fpm.pidfile), since its code
+        could not be made to follow; a rollback or V(unswitched) goes on and warns.
+    type: dict
     suboptions:
-      path:
-        description: A directory of the release, relative to its root, such as V(php-fpm).
-        type: str
-        required: true
-      command:
-        description: The command, an argv list run without a shell.
-        type: list
-        elements: str
+      pidfile:
+        description: The pid file of the PHP-FPM master, such as V(/run/php/php8.2-fpm.pid).
+        type: path
         required: true
       wait_for:
         description:
-          - Paths to wait for after the command, such as the sockets of new PHP-FPM pools, so that the web server
-            is not reloaded before they exist. The module fails when one is still missing after 10 seconds.
+          - Paths to wait for after the reload, such as the sockets of the pools the release brings, so that the
+            web server is not reloaded before they exist. The module fails when one is still missing after
+            10 seconds.
         type: list
         elements: path
         default: []
+      timeout:
+        description:
+          - Seconds to wait for PHP-FPM to run again; longer than its C(process_control_timeout).
+        type: float
+        default: 30
 attributes:
   check_mode:
     support: full
@@ -240,6 +247,7 @@ release:
     staged_at: "2026-11-24T10:15:02.123456Z"
     live_at: "2026-11-24T10:15:09.456789Z"
     known_good_at: "2026-11-24T10:15:40.000001Z"
+    probe: {expect_body: "shop release 20261124T1015"}
 current:
   description: The release C(current) points at, or null.
   returned: always
@@ -285,13 +293,14 @@ lease_broken:
   returned: when a lease was broken
   type: dict
   sample: {owner: deploy 3f2a9c1b0d4e from ci1 at 2026-11-24T10:15:00Z, since: "2026-11-24T10:15:01.000000Z"}
-reloads:
-  description: The commands of O(reload_if_changed) that ran, each as RV(reload) is.
-  returned: when O(state=live) or O(state=unswitched) switched something
-  type: list
-  elements: dict
-  sample: [{cmd: [/sbin/start-stop-daemon, --stop, --signal, USR2, --pidfile, /run/php/php8.2-fpm.pid], rc: 0,
-            stdout: "", stderr: "", elapsed_ms: 3.1, path: php-fpm}]
+php_fpm:
+  description:
+    - With O(php_fpm), the reload of PHP-FPM after the switch, C(running) false when no PHP-FPM ran under its pid file
+      (nothing to reload), C(pid_before) and C(pid) its master before and after, and how long it took.
+  returned: when O(php_fpm) is given and C(current) was switched
+  type: dict
+  sample: {pidfile: /run/php/php8.2-fpm.pid, running: true, reloaded: true, pid_before: 71, pid: 228,
+           elapsed_ms: 101.3}
 reload:
   description: With O(reload_command), the command, its exit status, output and how long it took.
   returned: when O(reload_command) ran
@@ -345,6 +354,12 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._candidate impor
     test_candidate,
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._services import (
+    ServiceError,
+    alive,
+    read_pid,
+    reload_after_switch,
+)
 
 _NEEDS_ID = ("staged", "validated", "live", "known_good", "invalid", "bad", "absent", "verified")
 
@@ -413,6 +428,8 @@ def run_state(module, site, state, params, extra):
     if wanted == "validated":
         return registry.mark_validated(site, state, release_id, check_mode)
     if wanted == "live":
+        if params["php_fpm"] and site.current() != release_id:
+            require_php_fpm(site, release_id, params["php_fpm"])
         return registry.switch(site, state, release_id, check_mode)
     if wanted == "known_good":
         return registry.mark_known_good(site, state, release_id, check_mode)
@@ -482,25 +499,16 @@ def load_and_run(module, site, params, extra):
     return state, before, run(module, site, state, params, extra)
 
 
-def wait_for_paths(paths, timeout):
-    """Wait until every path exists; the ones still missing at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        missing = [path for path in paths if not os.path.exists(path)]
-        if not missing or time.monotonic() >= deadline:
-            return missing
-        time.sleep(0.02)
-
-
-def run_reload(module, site, switched_to, command, result, what="the reload"):
-    """Run one reload command after a switch; fail saying what was switched."""
-    started = time.monotonic()
-    rc, out, err = module.run_command(command, environ_update={"LC_ALL": "C"})
-    ran = dict(cmd=command, rc=rc, stdout=out, stderr=err, elapsed_ms=round((time.monotonic() - started) * 1000.0, 1))
-    if rc != 0:
-        module.fail_json(msg="switched %s to %s, but %s failed (exit %d): %s" % (
-            site.name, switched_to or "no release", what, rc, (err or out).strip()), **result)
-    return ran
+def require_php_fpm(site, release_id, php_fpm):
+    """Refuse to switch ``release_id`` in while no PHP-FPM runs under the
+    pid file: its code could not be made to follow the switch."""
+    pid = read_pid(php_fpm["pidfile"])
+    if pid is None or not alive(pid):
+        raise registry.ReleaseError(
+            "no PHP-FPM runs under %s (%s), so the PHP code that answers could not be made to follow a switch to %s; "
+            "nothing was switched. Start PHP-FPM (the site role does), or give the pid file it writes (the "
+            "deploy role's deploy_php_fpm_pidfile)" % (
+                php_fpm["pidfile"], "no pid in it" if pid is None else "pid %d is not running" % pid, release_id))
 
 
 def main():
@@ -524,10 +532,10 @@ def main():
             break_lease_of=dict(type="str"),
             force=dict(type="bool", default=False),
             reload_command=dict(type="list", elements="str"),
-            reload_if_changed=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="str", required=True),
-                command=dict(type="list", elements="str", required=True),
+            php_fpm=dict(type="dict", options=dict(
+                pidfile=dict(type="path", required=True),
                 wait_for=dict(type="list", elements="path", default=[]),
+                timeout=dict(type="float", default=30),
             )),
         ),
         required_if=[("state", name, ("release_id",)) for name in _NEEDS_ID],
@@ -573,21 +581,17 @@ def main():
         if switched and actions and not module.check_mode:
             result["switch_ms"] = round((time.monotonic() - switch_started) * 1000.0, 1)
             switched_to = site.current()
-            result["reloads"] = []
-            for entry in params["reload_if_changed"]:
-                if registry.changed_between(site, switched_from, switched_to, entry["path"]):
-                    ran = run_reload(module, site, switched_to, entry["command"], result,
-                                     what="the reload for the changed %s/ (%s)" % (entry["path"].strip("/"),
-                                                                                   " ".join(entry["command"])))
-                    ran["path"] = entry["path"]
-                    result["reloads"].append(ran)
-                    missing = wait_for_paths(entry["wait_for"], 10.0)
-                    if missing:
-                        module.fail_json(msg="switched %s to %s and ran the reload for %s/, but %s did not appear "
-                                             "within 10 s" % (site.name, switched_to or "no release",
-                                                              entry["path"].strip("/"), ", ".join(missing)), **result)
-            if params["reload_command"]:
-                result["reload"] = run_reload(module, site, switched_to, params["reload_command"], result)
+            try:
+                result.update(reload_after_switch(
+                    lambda argv: module.run_command(argv, environ_update={"LC_ALL": "C"}),
+                    php_fpm=params["php_fpm"], reload_command=params["reload_command"]))
+            except ServiceError as error:
+                result.update(error.done)
+                module.fail_json(msg="switched %s to %s, but %s" % (site.name, switched_to or "no release", error),
+                                 **result)
+            if params["php_fpm"] and not result["php_fpm"]["running"]:
+                module.warn("switched %s to %s while no PHP-FPM ran under %s: nothing to reload" % (
+                    site.name, switched_to or "no release", params["php_fpm"]["pidfile"]))
         if params["release_id"] is not None and params["release_id"] in state["releases"]:
             result["release"] = registry.public_release(state, params["release_id"])
         if wanted == "verified":

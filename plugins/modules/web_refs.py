@@ -87,8 +87,13 @@ attributes:
     description: Runs on the managed host with its Python standard library alone.
 notes:
   - Severity C(error) is a reference that makes requests fail; C(warning) one that breaks nothing by itself
-    (a C(<Directory>) or C(location) for a path that does not exist); C(info) one worth knowing about
-    (an include glob that matches no file).
+    (an Apache C(<Directory>) for a path that does not exist), or a script path that reaches PHP-FPM through a
+    link a switch of releases changes (an nginx C(SCRIPT_FILENAME) without C($realpath_root), an Apache
+    C(DocumentRoot) with a PHP handler); C(info) one worth knowing about (an include glob that matches no file).
+  - Warnings are also shown as Ansible warnings, the first 10.
+  - PHP-FPM's opcache keeps each script compiled under the path it was asked for, so behind a C(current) link the
+    code compiled before a switch keeps answering after it; the release module's O(lastgood.webstack.release#module:php_fpm)
+    option (on in the collection's roles) reloads PHP-FPM after every switch, which is what the warning says.
   - A path that holds variables is checked through the directory of its longest static prefix.
   - Apache's C(<IfVersion>) compares with the version C(apache2 -v) reports when the binary is found.
 seealso:
@@ -248,7 +253,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils._fpm import unix_sockets
 from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import format_finding
+from ansible_collections.lastgood.webstack.plugins.module_utils._report import WARNING, format_finding
 from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import (
     DEFAULT_CONFIG,
     ConfigError,
@@ -256,6 +261,8 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import
 )
 
 _APACHE_VERSION = re.compile(r"Apache/(\d+)\.(\d+)\.(\d+)")
+# Warnings shown as Ansible warnings; all are in findings.
+MAX_SHOWN_WARNINGS = 10
 
 
 def apache_version(module):
@@ -350,6 +357,11 @@ def main():
     errors = report.errors()
     if errors:
         module.fail_json(msg="\n".join(format_finding(finding) for finding in errors), **output)
+    warnings = [finding for finding in report.findings if finding["severity"] == WARNING]
+    for finding in warnings[:MAX_SHOWN_WARNINGS]:
+        module.warn(format_finding(finding))
+    if len(warnings) > MAX_SHOWN_WARNINGS:
+        module.warn("%d more warnings in findings" % (len(warnings) - MAX_SHOWN_WARNINGS))
     module.exit_json(**output)
 
 

@@ -5,7 +5,10 @@ tree's parent is used; in a plain checkout, the symlink farm that
 hack/setup.sh keeps in .cache/collections."""
 
 import os
+import signal
+import subprocess
 import sys
+import time
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -22,6 +25,8 @@ if _collections_dir() not in sys.path:
 
 
 import pytest  # noqa: E402  (after the sys.path set-up above)
+
+from ansible_collections.lastgood.webstack.plugins.module_utils import _services as services  # noqa: E402
 
 TEST_ROOT = os.environ.get("LASTGOOD_TEST_ROOT") or os.path.join(COLLECTION_ROOT, ".cache", "test-root")
 
@@ -50,3 +55,57 @@ def make_tree(tmp_path):
                 path.write_text(text)
         return tmp_path
     return make
+
+
+# A stand-in for PHP-FPM's master: writes its pid file at start and, on
+# SIGUSR2, after ``delay`` seconds, the way ``mode`` says.
+MASTER = r"""
+import os, signal, sys, time
+pidfile, mode, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+
+def write():
+    with open(pidfile, "w") as handle:
+        handle.write("%d\n" % os.getpid())
+
+def reload(signum, frame):
+    time.sleep(delay)
+    if mode == "stop":
+        os._exit(78)
+    if mode == "hang":
+        return
+    if mode == "daemonize" and os.fork() > 0:
+        os._exit(0)
+    write()
+
+signal.signal(signal.SIGUSR2, reload)
+write()
+while True:
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def php_fpm_master(tmp_path):
+    """Start a stand-in PHP-FPM master: ``start(mode, delay)`` returns its
+    pid file and process; every one started is killed afterwards."""
+    started = []
+
+    def start(mode="in-place", delay=0.0):
+        pidfile = tmp_path / "php-fpm.pid"
+        process = subprocess.Popen([sys.executable, "-c", MASTER, str(pidfile), mode, str(delay)])
+        started.append(process)
+        deadline = time.monotonic() + 10
+        while services.read_pid(str(pidfile)) != process.pid:
+            assert time.monotonic() < deadline, "the stand-in master did not write its pid file"
+            time.sleep(0.01)
+        return str(pidfile), process
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    for path in tmp_path.iterdir():
+        if path.name == "php-fpm.pid":
+            pid = services.read_pid(str(path))
+            if pid and services.alive(pid):
+                os.kill(pid, signal.SIGKILL)

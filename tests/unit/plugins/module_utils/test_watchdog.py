@@ -14,11 +14,14 @@ from ansible_collections.lastgood.webstack.plugins.module_utils import _release 
 from ansible_collections.lastgood.webstack.plugins.module_utils import _watchdog
 
 
-def _release(site, state, release_id, text, known_good=True):
+def _release(site, state, release_id, text, known_good=True, probe=None):
     src = os.path.join(site.dir, "..", "src-" + release_id)
     os.makedirs(os.path.join(src, "app"), exist_ok=True)
     with open(os.path.join(src, "app", "index.php"), "w") as handle:
         handle.write(text)
+    if probe is not None:
+        with open(os.path.join(src, "probe.json"), "w") as handle:
+            json.dump(probe, handle)
     registry.stage(site, state, release_id, src, False)
     registry.switch(site, state, release_id, False)
     if known_good:
@@ -44,9 +47,11 @@ class FakeProbe:
         self.site = site
         self.healthy = set(healthy)
         self.calls = 0
+        self.expected = []
 
-    def __call__(self, config, requests):
+    def __call__(self, config, requests, expect_body=None):
         self.calls += 1
+        self.expected.append((self.site.current(), expect_body))
         if self.site.current() in self.healthy:
             return [], {"ok": requests, "total": requests}
         return ["error rate 100.0%"], None
@@ -84,6 +89,29 @@ def test_after_the_failures_in_a_row_it_restores_the_known_good_once(site):
     assert "v2 failed 3 consecutive checks" in state["releases"]["v2"]["reason"]
     assert "probe of v1: 5/5 ok" in state["events"][-2]["detail"]
     assert [alert["event"] for alert in alerts] == ["rolled_back"]
+
+
+def test_each_release_is_checked_for_its_own_answer_and_php_fpm_reloaded_before_the_web_server(
+        tmp_path, php_fpm_master):
+    site = registry.Site(str(tmp_path / "srv"), "shop")
+    os.makedirs(site.releases_dir)
+    state = site.load_state()
+    _release(site, state, "v1", "v1", probe={"expect_body": "^shop v1 "})
+    _release(site, state, "v2", "v2", probe={"expect_body": "^shop v2 "})
+    site.save_state(state)
+    pidfile, process = php_fpm_master("in-place", delay=0.1)
+    watchdog, ran, _alerts, _lines = make(site, {"v1"}, failures=1, php_fpm={"pidfile": pidfile},
+                                          reload_command=["/usr/sbin/nginx", "-s", "reload"])
+    watchdog.step()
+    assert site.current() == "v1"
+    # The failing v2 was asked for its own answer; the restored v1 for its own.
+    assert watchdog.probe.expected == [("v2", "^shop v2 "), ("v1", "^shop v1 ")]
+    detail = site.load_state()["events"][-2]["detail"]
+    assert detail.startswith("PHP-FPM reloaded in ") and "reload exit 0; probe of v1: 5/5 ok" in detail, detail
+    assert ran == [["/usr/sbin/nginx", "-s", "reload"]] and process.poll() is None
+    # A body set for every release wins over what each release says.
+    watchdog.config["expect_body"] = "shop"
+    assert watchdog.expected_body("v1") is None
 
 
 def test_a_recovering_site_resets_the_count(site):

@@ -9,7 +9,9 @@ import time
 
 import pytest
 
+from ansible.module_utils import _internal as module_utils_internal
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.module_utils import _services as services
 from ansible_collections.lastgood.webstack.plugins.modules import release
 
 
@@ -248,47 +250,83 @@ def test_switch_runs_the_reload_command_only_when_it_switched(env, tmp_path):
     assert result["current"] == "v2"
 
 
-def test_reload_if_changed_runs_only_when_that_part_of_the_release_changed(env, tmp_path):
+def test_every_switch_reloads_php_fpm_before_the_web_server(env, tmp_path, php_fpm_master):
     base, source, call = env
-    marker = tmp_path / "pool-reloads"
-    pool_reload = [{"path": "php-fpm", "command": ["/bin/sh", "-c", "echo pool >> %s" % marker]}]
-    with_pool = dict(V1, **{"php-fpm/shop.conf": "[shop]\nlisten = /run/php/shop.sock\n"})
-    call(release_id="v1", state="staged", src=source("v1", with_pool))
-    first = call(release_id="v1", state="live", reload_if_changed=pool_reload)
-    assert [ran["path"] for ran in first["reloads"]] == ["php-fpm"]
-    # Same pool, other code: no pool reload.
-    call(release_id="v2", state="staged", src=source("v2", dict(V2, **{"php-fpm/shop.conf": with_pool["php-fpm/shop.conf"]})))
-    assert call(release_id="v2", state="live", reload_if_changed=pool_reload)["reloads"] == []
-    # A release without the pool: the pool is gone, reload.
-    call(release_id="v3", state="staged", src=source("v3", V1))
-    assert len(call(release_id="v3", state="live", reload_if_changed=pool_reload)["reloads"]) == 1
-    assert marker.read_text() == "pool\npool\n"
-    failing = [{"path": "php-fpm", "command": ["/bin/sh", "-c", "echo 'ERROR: no pool' >&2; exit 78"]}]
-    result = call(expect_ok=False, release_id="v1", state="live", reload_if_changed=failing)
-    assert result["msg"] == ("switched shop to v1, but the reload for the changed php-fpm/ "
-                             "(/bin/sh -c echo 'ERROR: no pool' >&2; exit 78) failed (exit 78): ERROR: no pool")
+    pidfile, process = php_fpm_master("in-place", delay=0.2)
+    marker = tmp_path / "web-reloads"
+    # The web server's reload sees PHP-FPM's new pid file already written.
+    web = ["/bin/sh", "-c", "stat -c %%Y.%%s %s >> %s" % (pidfile, marker)]
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    first = call(release_id="v1", state="live", php_fpm={"pidfile": pidfile}, reload_command=web)
+    assert first["php_fpm"]["reloaded"] and first["php_fpm"]["pid"] == process.pid
+    assert first["php_fpm"]["elapsed_ms"] >= 200 and first["reload"]["rc"] == 0
+    # Same pools, other code: PHP-FPM is reloaded all the same (opcache).
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    assert call(release_id="v2", state="live", php_fpm={"pidfile": pidfile})["php_fpm"]["reloaded"]
+    # Nothing switched: nothing reloaded.
+    again = call(release_id="v2", state="live", php_fpm={"pidfile": pidfile}, reload_command=web)
+    assert not again["changed"] and "php_fpm" not in again and "reload" not in again
+    assert len(marker.read_text().splitlines()) == 1
 
 
-def test_unswitched_runs_the_reloads_too(env, tmp_path):
+def test_a_switch_is_refused_while_php_fpm_does_not_run(env, tmp_path):
     base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(expect_ok=False, release_id="v1", state="live", php_fpm={"pidfile": str(tmp_path / "none.pid")})
+    assert result["msg"].startswith("no PHP-FPM runs under %s (no pid in it)" % (tmp_path / "none.pid"))
+    assert "nothing was switched" in result["msg"]
+    assert not (base / "shop" / "current").exists()
+
+
+def test_a_rollback_goes_on_without_php_fpm_and_warns(env, tmp_path, php_fpm_master, monkeypatch):
+    base, source, call = env
+    # Warnings go to the controller's display once anything imported it (the callback tests do).
+    monkeypatch.setattr(module_utils_internal, "is_controller", False)
+    pidfile, process = php_fpm_master()
+    _deploy(call, source, "v1", V1)
+    call(release_id="v2", state="staged", src=source("v2", V2))
+    call(release_id="v2", state="live", php_fpm={"pidfile": pidfile})
+    process.kill()
+    process.wait()
+    result = call(state="rolled_back", reason="probe failed", php_fpm={"pidfile": pidfile})
+    assert result["current"] == "v1" and result["php_fpm"]["running"] is False
+    # ansible-core 2.19 returns each warning as a structure holding its text.
+    assert "switched shop to v1 while no PHP-FPM ran under %s" % pidfile in json.dumps(result["warnings"])
+
+
+def test_a_php_fpm_that_stops_on_reload_fails_the_module_saying_what_was_switched(env, php_fpm_master, monkeypatch):
+    base, source, call = env
+    pidfile, _process = php_fpm_master("stop")
+    monkeypatch.setattr(services, "GONE_SECONDS", 0.2)
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(expect_ok=False, release_id="v1", state="live", php_fpm={"pidfile": pidfile},
+                  reload_command=["/bin/true"])
+    assert result["msg"].startswith("switched shop to v1, but PHP-FPM (pid ")
+    assert "stopped instead of reloading" in result["msg"]
+    assert result["current"] == "v1" and "reload" not in result
+
+
+def test_unswitched_runs_the_reloads_too(env, tmp_path, php_fpm_master):
+    base, source, call = env
+    pidfile, _process = php_fpm_master()
     marker = tmp_path / "reloads"
     call(release_id="v1", state="staged", src=source("v1", dict(V1, **{"php-fpm/a.conf": "[a]\n"})))
     call(release_id="v1", state="live")
     result = call(state="unswitched", reload_command=["/bin/sh", "-c", "echo web >> %s" % marker],
-                  reload_if_changed=[{"path": "php-fpm", "command": ["/bin/sh", "-c", "echo fpm >> %s" % marker]}])
-    assert result["current"] is None
-    assert marker.read_text() == "fpm\nweb\n"
+                  php_fpm={"pidfile": pidfile})
+    assert result["current"] is None and result["php_fpm"]["reloaded"]
+    assert marker.read_text() == "web\n"
 
 
-def test_reload_if_changed_waits_for_the_paths_it_names(env, tmp_path):
+def test_php_fpm_reload_waits_for_the_sockets_of_new_pools(env, tmp_path, php_fpm_master):
     base, source, call = env
+    pidfile, _process = php_fpm_master()
     socket_path = tmp_path / "shop.sock"
-    command = ["/bin/sh", "-c", "(sleep 0.3; touch %s) >/dev/null 2>&1 &" % socket_path]
     call(release_id="v1", state="staged", src=source("v1", dict(V1, **{"php-fpm/shop.conf": "[shop]\n"})))
     marker = tmp_path / "web"
     started = time.monotonic()
-    result = call(release_id="v1", state="live",
-                  reload_if_changed=[{"path": "php-fpm", "command": command, "wait_for": [str(socket_path)]}],
+    subprocess.Popen(["/bin/sh", "-c", "sleep 0.3; touch %s" % socket_path])
+    result = call(release_id="v1", state="live", php_fpm={"pidfile": pidfile, "wait_for": [str(socket_path)]},
                   reload_command=["/bin/sh", "-c", "test -e %s && touch %s" % (socket_path, marker)])
     assert time.monotonic() - started >= 0.3
     assert result["reload"]["rc"] == 0 and marker.exists()
@@ -477,3 +515,28 @@ def test_the_history_keeps_the_last_events_only(env, monkeypatch):
     history = call(events=1000)["events"]
     assert len(history) == registry.MAX_EVENTS
     assert history[-1]["reason"] == "freeze %d" % (registry.MAX_EVENTS - 1)
+
+
+def test_a_release_says_how_to_tell_it_answers_in_probe_json(env):
+    base, source, call = env
+    files = dict(V1, **{"probe.json": '{"expect_body": "^shop release v1 "}\n'})
+    staged = call(release_id="v1", state="staged", src=source("v1", files))
+    assert staged["release"]["probe"] == {"expect_body": "^shop release v1 "}
+    listed = {release["id"]: release for release in call(state="pruned", keep=5)["releases"]}
+    assert listed["v1"]["probe"]["expect_body"] == "^shop release v1 "
+    # Without one, the release has no probe settings.
+    assert "probe" not in call(release_id="v2", state="staged", src=source("v2", V2))["release"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"expect_body": "v1",\n "expect": 1}', "probe.json:2: unknown key expect; known: expect_body"),
+    ('{"expect_body": \n  "v1(" }', "probe.json:1: expect_body 'v1(' is not a valid regular expression"),
+    ('{\n"expect_body": ""}', "probe.json:2: expect_body must be a non-empty string"),
+    ('{"expect_body": "v1",\n}', "probe.json:2: not valid JSON"),
+    ('["v1"]', "probe.json: must be a JSON object such as"),
+])
+def test_a_probe_json_that_cannot_be_used_is_refused_at_staging(env, text, message):
+    base, source, call = env
+    result = call(expect_ok=False, release_id="v1", state="staged", src=source("v1", dict(V1, **{"probe.json": text})))
+    assert message in result["msg"], result["msg"]
+    assert not (base / "shop" / "releases" / "v1").exists()

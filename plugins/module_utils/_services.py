@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What runs after ``current`` was switched, so that the release switched to
+is the one that answers: a graceful reload of PHP-FPM, then of the web server.
+
+PHP-FPM's opcache keeps each script compiled under the path it was asked
+for. When the web server passes that path through ``current`` (Apache's
+proxy_fcgi always does; so does nginx with ``$document_root``, as Debian's
+``snippets/fastcgi-php.conf``), the code compiled before a switch, with its
+``__DIR__`` in the old release, keeps answering after it, for good: touching
+files does not help. A graceful reload (SIGUSR2) makes the master let the
+requests in flight finish (``process_control_timeout``), start again with an
+empty cache and write its pid file anew; once that file is written again, no
+worker that could run the old code is left. Requests that arrive meanwhile
+wait in the socket's backlog. Pure standard library (Linux ``/proc``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+# How often the pid file is looked at while PHP-FPM reloads.
+POLL_SECONDS = 0.005
+# A master that is gone and whose pid file was not written again for this
+# long stopped instead of reloading (its configuration no longer loads).
+GONE_SECONDS = 3.0
+WAIT_FOR_SECONDS = 10.0
+
+
+class ServiceError(Exception):
+    """A reload that did not happen, said for a person. ``done``: what ran
+    before it."""
+
+    def __init__(self, message, done=None):
+        super().__init__(message)
+        self.done = done or {}
+
+
+def read_pid(pidfile):
+    """The pid in ``pidfile``, or None when there is no such file or it
+    holds no pid."""
+    try:
+        with open(pidfile, "rb") as handle:
+            text = handle.read(64)
+    except OSError:
+        return None
+    try:
+        pid = int(text.strip() or b"0")
+    except ValueError:
+        return None
+    return pid if pid > 0 else None
+
+
+def alive(pid, proc="/proc"):
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        with open("%s/%d/stat" % (proc, pid), "rb") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        stat = None
+    if stat is not None:
+        # The state follows the command name, which may hold spaces and parentheses.
+        state = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3]
+        return state not in (b"Z", b"X", b"x")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stamp(pidfile):
+    """What changes when PHP-FPM writes its pid file again: the file's
+    identity, time and content. None when it is missing."""
+    try:
+        info = os.stat(pidfile)
+        with open(pidfile, "rb") as handle:
+            content = handle.read(64)
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, content)
+
+
+def wait_for_paths(paths, timeout, clock=time.monotonic, sleep=time.sleep):
+    """Wait until every path exists; the ones still missing at the deadline."""
+    deadline = clock() + timeout
+    while True:
+        missing = [path for path in paths if not os.path.exists(path)]
+        if not missing or clock() >= deadline:
+            return missing
+        sleep(0.02)
+
+
+def reload_php_fpm(pidfile, timeout=30.0, gone_seconds=GONE_SECONDS, kill=os.kill, clock=time.monotonic,
+                   sleep=time.sleep, proc="/proc"):
+    """Reload the PHP-FPM whose master wrote ``pidfile`` gracefully and wait
+    until it runs again from a new start: its pid file written anew by a
+    live master. Returns what happened (``running`` False: no PHP-FPM runs
+    there, so none holds code of another release). Raises ServiceError when
+    the reload does not finish within ``timeout`` seconds or PHP-FPM stops."""
+    started = clock()
+    pid = read_pid(pidfile)
+    result = {"pidfile": pidfile, "running": False, "reloaded": False, "pid": None, "elapsed_ms": 0.0}
+    if pid is None or not alive(pid, proc):
+        return result
+    before = _stamp(pidfile)
+    try:
+        kill(pid, signal.SIGUSR2)
+    except ProcessLookupError:
+        return result
+    except PermissionError:
+        raise ServiceError("cannot signal PHP-FPM (pid %d from %s): permission denied; run as root (become)" % (
+            pid, pidfile))
+    result.update(running=True, pid_before=pid)
+    gone_since = None
+    while True:
+        now = clock()
+        stamp = _stamp(pidfile)
+        new_pid = read_pid(pidfile)
+        if stamp is not None and stamp != before and new_pid is not None and alive(new_pid, proc):
+            result.update(reloaded=True, pid=new_pid, elapsed_ms=round((clock() - started) * 1000.0, 1))
+            return result
+        if stamp == before and not alive(pid, proc):
+            gone_since = now if gone_since is None else gone_since
+            if now - gone_since >= gone_seconds:
+                raise ServiceError(
+                    "PHP-FPM (pid %d from %s) stopped instead of reloading: it no longer starts with its "
+                    "configuration; run its config test (php-fpm<version> -t) and see its log" % (pid, pidfile))
+        else:
+            gone_since = None
+        if now - started >= timeout:
+            raise ServiceError(
+                "PHP-FPM (pid %d from %s) did not finish its graceful reload within %g s: the requests in flight "
+                "may take up to its process_control_timeout, or it failed to start again (see its log)" % (
+                    pid, pidfile, timeout))
+        sleep(POLL_SECONDS)
+
+
+def reload_after_switch(run, php_fpm=None, reload_command=None):
+    """Everything a switch of ``current`` needs, in order: PHP-FPM (``php_fpm``:
+    ``pidfile``, ``timeout``, ``wait_for``, the sockets its pools must have
+    before the web server is pointed at them), then ``reload_command`` (the
+    web server's graceful reload, an argv run by ``run(argv)`` returning
+    ``(rc, stdout, stderr)``). Returns ``{"php_fpm": ..., "reload": ...}``
+    for what ran; raises ServiceError saying which step failed, with what
+    ran before it in its ``done``."""
+    done = {}
+    try:
+        if php_fpm:
+            done["php_fpm"] = reload_php_fpm(php_fpm["pidfile"], timeout=php_fpm.get("timeout") or 30.0)
+            missing = wait_for_paths(php_fpm.get("wait_for") or [], WAIT_FOR_SECONDS)
+            if missing:
+                raise ServiceError("PHP-FPM was reloaded, but %s did not appear within %g s" % (
+                    ", ".join(missing), WAIT_FOR_SECONDS))
+        if reload_command:
+            started = time.monotonic()
+            rc, out, err = run(list(reload_command))
+            done["reload"] = dict(cmd=list(reload_command), rc=rc, stdout=out, stderr=err,
+                                  elapsed_ms=round((time.monotonic() - started) * 1000.0, 1))
+            if rc != 0:
+                raise ServiceError("the reload failed (exit %d): %s" % (rc, (err or out).strip()))
+    except ServiceError as error:
+        error.done = done
+        raise
+    return done
