@@ -25,6 +25,16 @@ def load_summary(host, name):
     return json.loads(host.file("/var/tmp/lastgood-load-%s.json" % name).content_string)
 
 
+def check_load(summary, releases):
+    """The load saw no failed request, every answer came from a release that
+    was live (within the load's grace after a switch), and only ``releases``
+    answered."""
+    print("load summary:", summary)
+    assert summary["failed"] == 0, summary
+    assert summary["wrong_release"] == 0, summary
+    assert set(summary["answered_by"]) <= set(releases), summary
+
+
 def release_named(host, state, version):
     """The id of the release whose lib/release.php returns ``version``."""
     for release_id in state["releases"]:

@@ -1,9 +1,11 @@
 """What the pipeline scenarios check on every host after the story of
 playbooks/pipeline-story.yml: staging has v3 live and known good with v2
-invalid; production never saw v2, took v3 in canary order, and was rolled
-back to v1 with v3 marked bad; the load on production saw no failure."""
+invalid and v2f bad; production never saw v2 or v2f, took v3 in canary
+order, and was rolled back to v1 with v3 marked bad; the load saw no
+failed request and no answer from a release that was not live, and the
+release switched to answered on every host once PHP-FPM was reloaded."""
 
-from deploy_checks import current_release, load_summary, registry, release_named, served
+from deploy_checks import check_load, current_release, load_summary, registry, release_named, served
 
 
 def check_staging(host):
@@ -15,8 +17,14 @@ def check_staging(host):
     assert releases[v1]["status"] == "known_good"
     assert releases["v2"]["status"] == "invalid"
     assert "front.php" in releases["v2"]["reason"]
+    # Switched in, failed its probe with 500s, rolled back on staging alone.
+    assert releases["v2f"]["status"] == "bad"
+    assert "Probe the release" in releases["v2f"]["reason"], releases["v2f"]["reason"]
     status, body = served(host)
-    assert status == "200" and body.startswith("lastgood demo release v3"), body
+    assert status == "200" and body.startswith("lastgood demo release v3 on PHP"), body
+    summary = load_summary(host, "staging-v3")
+    check_load(summary, {v1, "v3"})
+    assert summary["answered_by"].get("v3", 0) > 100, summary
 
 
 def check_production(host):
@@ -24,16 +32,19 @@ def check_production(host):
     v1 = release_named(host, state, "v1")
     releases = state["releases"]
     assert "v2" not in releases, "the incident's change reached production: %s" % releases
+    assert "v2f" not in releases, "the release that fails on every request reached production: %s" % releases
     assert current_release(host) == v1 == state["current"] == state["known_good"]
     assert releases["v3"]["status"] == "bad"
     assert "replaying the incident" in releases["v3"]["reason"]
     assert releases["v3"]["notes"]["gate"].startswith("verified known good on ")
     assert "staging1" in releases["v3"]["notes"]["gate"]
     status, body = served(host)
-    assert status == "200" and body.startswith("lastgood demo release v1"), body
+    assert status == "200" and body.startswith("lastgood demo release v1 on PHP"), body
     summary = load_summary(host, "pipeline")
     assert summary["total"] > 10000, summary
-    assert summary["failed"] == 0, summary
+    check_load(summary, {v1, "v3"})
+    # v3 answered while it was live, and v1 before and after it.
+    assert summary["answered_by"].get("v3", 0) > 100 and summary["answered_by"].get(v1, 0) > 100, summary
 
 
 def canary_order(hosts):

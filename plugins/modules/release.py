@@ -147,7 +147,7 @@ options:
         module returns only once PHP-FPM runs again from a new start, so that the code that answers is the release
         switched to, for every entry point.
       - Needed whenever the web server hands PHP-FPM script paths through C(current), as Apache's proxy_fcgi always
-        does and nginx does with C($document_root) (Debian's C(snippets/fastcgi-php.conf)): opcache keeps each
+        does and nginx does with C($document_root) (Debian's C(snippets/fastcgi-php.conf)), since opcache keeps each
         script compiled under that path, with its C(__DIR__) in the release it was compiled from, and no change of
         files makes it compile again. A graceful reload lets the requests in flight finish (PHP-FPM's
         C(process_control_timeout), which the P(lastgood.webstack.site#role) role sets) while new requests wait in

@@ -34,3 +34,5 @@ def test_failures_under_load_were_few_and_short(host):
     # lasted is measured by benchmarks/bench_deploy.py, not asserted here.
     assert summary["last_failure_s"] < summary["seconds"] - 1.5, summary
     assert summary["status_counts"].get("500", 0) == summary["failed"], summary
+    # No answer came from a release that was not live (within a second of a switch).
+    assert summary["wrong_release"] == 0, summary

@@ -1,5 +1,7 @@
 """The watchdog noticed a known-good release that started failing with no
-deploy running, and put the previous known-good one back by itself."""
+deploy running, and put the previous known-good one back by itself: on
+watch1 (nginx with Debian's PHP block) and watch2 (Apache with proxy_fcgi),
+the restored release's code answers, not only a 200."""
 
 import json
 import os
@@ -45,7 +47,12 @@ def test_the_site_failed_only_until_the_watchdog_acted(host):
     summary = load_summary(host, "watchdog")
     print("load during the watchdog story:", summary)
     assert summary["failed"] > 0, summary
+    # Every failure was a 500 of the broken v3: no answer came from a release
+    # that was not live (within a second of a switch).
+    assert summary["wrong_release"] == 0, summary
     assert summary["status_counts"].get("500", 0) == summary["failed"], summary
+    assert summary["answered_by"].get("v3", 0) > 0, summary
+    assert [switch["to"] for switch in summary["switches"]][-1] == registry(host)["current"], summary
     # The failures ended while the load still ran: the watchdog put back a
     # release that answers. How long it took is printed by the converge
     # (and measured in benchmarks), not asserted: this machine is noisy.
