@@ -129,8 +129,12 @@ class Bench:
         """Run ``action`` with the load on ``host``; return (its result, the load's summary)."""
         self.serial += 1
         base = "/var/tmp/lastgood-bench-load-%d" % self.serial
+        # Our releases are judged by their probe.json (an answer from a release
+        # not live is a failure); the stock way gives every release its own
+        # root in the configuration, so the load only asks for a 200 there.
+        judge = ["--site-dir", "/srv/lastgood/demo"] if tool == "lastgood" else []
         podman("exec", "-d", host, "python3", "/usr/local/lib/lastgood-load.py", "--host", SITE_HEADER[tool],
-               "--stop-file", base + ".stop", "--out", base + ".json", "--rate", str(self.rate))
+               "--stop-file", base + ".stop", "--out", base + ".json", "--rate", str(self.rate), *judge)
         time.sleep(1.5)
         result = action()
         time.sleep(1.5)

@@ -24,6 +24,7 @@ def check_staging(host):
     assert status == "200" and body.startswith("lastgood demo release v3 on PHP"), body
     summary = load_summary(host, "staging-v3")
     check_load(summary, {v1, "v3"})
+    assert [switch["to"] for switch in summary["switches"]] == ["v3"], summary
     assert summary["answered_by"].get("v3", 0) > 100, summary
 
 
@@ -43,8 +44,11 @@ def check_production(host):
     summary = load_summary(host, "pipeline")
     assert summary["total"] > 10000, summary
     check_load(summary, {v1, "v3"})
-    # v3 answered while it was live, and v1 before and after it.
+    # The load saw the whole story: v3 switched in, then the rollback to v1;
+    # each answered while it was live.
+    assert [switch["to"] for switch in summary["switches"]] == ["v3", v1], summary
     assert summary["answered_by"].get("v3", 0) > 100 and summary["answered_by"].get(v1, 0) > 100, summary
+    assert summary["answered_span_s"][v1][2] > summary["switches"][1]["at_s"] + 1, summary
 
 
 def canary_order(hosts):

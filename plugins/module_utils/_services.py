@@ -75,6 +75,29 @@ def alive(pid, proc="/proc"):
     return True
 
 
+def is_php_fpm(pid, proc="/proc"):
+    """Whether process ``pid`` is a PHP-FPM (its command is ``php-fpm...``),
+    so that a stale pid file never gets another process signalled. True
+    when ``/proc`` cannot tell."""
+    try:
+        with open("%s/%d/comm" % (proc, pid), "rb") as handle:
+            command = handle.read().strip()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return command.startswith(b"php-fpm")
+
+
+def running_php_fpm(pidfile, proc="/proc"):
+    """The pid of the PHP-FPM master that ``pidfile`` names, or None when
+    none runs there."""
+    pid = read_pid(pidfile)
+    if pid is None or not alive(pid, proc) or not is_php_fpm(pid, proc):
+        return None
+    return pid
+
+
 def _stamp(pidfile):
     """What changes when PHP-FPM writes its pid file again: the file's
     identity, time and content. None when it is missing."""
@@ -105,9 +128,9 @@ def reload_php_fpm(pidfile, timeout=30.0, gone_seconds=GONE_SECONDS, kill=os.kil
     there, so none holds code of another release). Raises ServiceError when
     the reload does not finish within ``timeout`` seconds or PHP-FPM stops."""
     started = clock()
-    pid = read_pid(pidfile)
+    pid = running_php_fpm(pidfile, proc)
     result = {"pidfile": pidfile, "running": False, "reloaded": False, "pid": None, "elapsed_ms": 0.0}
-    if pid is None or not alive(pid, proc):
+    if pid is None:
         return result
     before = _stamp(pidfile)
     try:

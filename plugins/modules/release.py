@@ -356,9 +356,9 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._candidate impor
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
 from ansible_collections.lastgood.webstack.plugins.module_utils._services import (
     ServiceError,
-    alive,
     read_pid,
     reload_after_switch,
+    running_php_fpm,
 )
 
 _NEEDS_ID = ("staged", "validated", "live", "known_good", "invalid", "bad", "absent", "verified")
@@ -503,12 +503,13 @@ def require_php_fpm(site, release_id, php_fpm):
     """Refuse to switch ``release_id`` in while no PHP-FPM runs under the
     pid file: its code could not be made to follow the switch."""
     pid = read_pid(php_fpm["pidfile"])
-    if pid is None or not alive(pid):
+    if running_php_fpm(php_fpm["pidfile"]) is None:
         raise registry.ReleaseError(
             "no PHP-FPM runs under %s (%s), so the PHP code that answers could not be made to follow a switch to %s; "
             "nothing was switched. Start PHP-FPM (the site role does), or give the pid file it writes (the "
             "deploy role's deploy_php_fpm_pidfile)" % (
-                php_fpm["pidfile"], "no pid in it" if pid is None else "pid %d is not running" % pid, release_id))
+                php_fpm["pidfile"], "no pid in it" if pid is None else "pid %d is not a running PHP-FPM" % pid,
+                release_id))
 
 
 def main():

@@ -45,6 +45,11 @@ options:
       - 0 returns none.
     type: int
     default: 0
+  php_fpm_pidfile:
+    description:
+      - Also tell whether a PHP-FPM master runs under this pid file (RV(php_fpm)), the one a switch would reload
+        (see O(lastgood.webstack.release#module:php_fpm)), so that a deploy can stop before anything changes.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -140,6 +145,11 @@ events:
   elements: dict
   sample: [{"at": "2026-11-28T05:02:09.000000Z", "event": "rolled_back", "site": "shop", "release": "v1",
             "from": "v3", "to": "v1", "by": "watchdog"}]
+php_fpm:
+  description: With O(php_fpm_pidfile), the pid in it and whether that process runs.
+  returned: when O(php_fpm_pidfile) is given
+  type: dict
+  sample: {pidfile: /run/php/php8.2-fpm.pid, pid: 71, running: true}
 lease:
   description: The lease a change of many steps (a deploy) holds on the site, else null.
   returned: always
@@ -150,6 +160,7 @@ lease:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._services import read_pid, running_php_fpm
 
 
 def main():
@@ -161,6 +172,7 @@ def main():
             rollback_target=dict(type="bool", default=False),
             rollback_to=dict(type="str"),
             events=dict(type="int", default=0),
+            php_fpm_pidfile=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -179,6 +191,9 @@ def main():
                 registry.check_release_id(wanted)
             target, skipped = registry.rollback_target(site, state, wanted)
             result["rollback"] = dict(target=target, skipped=skipped)
+        pidfile = module.params["php_fpm_pidfile"]
+        if pidfile:
+            result["php_fpm"] = dict(pidfile=pidfile, pid=read_pid(pidfile), running=running_php_fpm(pidfile) is not None)
     except registry.ReleaseError as error:
         module.fail_json(msg=str(error))
     module.exit_json(**result)

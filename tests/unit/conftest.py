@@ -60,8 +60,10 @@ def make_tree(tmp_path):
 # A stand-in for PHP-FPM's master: writes its pid file at start and, on
 # SIGUSR2, after ``delay`` seconds, the way ``mode`` says.
 MASTER = r"""
-import os, signal, sys, time
+import ctypes, os, signal, sys, time
 pidfile, mode, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+# Named as Debian's master is (PR_SET_NAME), which is what is checked before it is signalled.
+ctypes.CDLL(None).prctl(15, b"php-fpm8.2", 0, 0, 0)
 
 def write():
     with open(pidfile, "w") as handle:

@@ -209,9 +209,13 @@ def main():
     }
     if releases is not None:
         answered = {}
+        spans = {}
         for entry in results:
             if entry[5] is not None:
                 answered[entry[5]] = answered.get(entry[5], 0) + 1
+                # Results are in the order the requests began.
+                span = spans.setdefault(entry[5], [entry[0], entry[1], entry[1]])
+                span[2] = max(span[2], entry[1])
         wrong = [entry for entry in results if entry[2] == 200 and not entry[3]]
         summary.update({
             "grace_s": args.grace,
@@ -219,6 +223,10 @@ def main():
             "wrong_release_samples": [{"at_s": entry[0], "answered_by": entry[5], "stale_s": entry[6]}
                                       for entry in wrong[:5]],
             "answered_by": answered,
+            # When each release answered, in seconds since the start like the
+            # switches: the first request it answered began and ended, the
+            # last one ended.
+            "answered_span_s": spans,
             # The longest a release answered a request begun after current
             # had left it: how long a switch took to reach PHP.
             "stale_max_s": max([entry[6] for entry in results if entry[5] is not None] or [0.0]),

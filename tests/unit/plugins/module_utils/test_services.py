@@ -97,3 +97,17 @@ def test_a_zombie_is_not_alive():
         time.sleep(0.01)
     # Not reaped yet: a zombie, which no longer runs anything.
     assert child.wait(5) == 0
+
+
+def test_a_stale_pid_file_never_gets_another_process_signalled(tmp_path):
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        pidfile = tmp_path / "php-fpm.pid"
+        pidfile.write_text("%d\n" % other.pid)
+        assert services.running_php_fpm(str(pidfile)) is None
+        assert services.reload_php_fpm(str(pidfile))["running"] is False
+        time.sleep(0.1)
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

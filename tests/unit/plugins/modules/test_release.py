@@ -540,3 +540,14 @@ def test_a_probe_json_that_cannot_be_used_is_refused_at_staging(env, text, messa
     result = call(expect_ok=False, release_id="v1", state="staged", src=source("v1", dict(V1, **{"probe.json": text})))
     assert message in result["msg"], result["msg"]
     assert not (base / "shop" / "releases" / "v1").exists()
+
+
+def test_release_info_tells_whether_php_fpm_runs(env, tmp_path, php_fpm_master):
+    base, source, call = env
+    pidfile, process = php_fpm_master()
+    assert call(php_fpm_pidfile=pidfile)["php_fpm"] == {"pidfile": pidfile, "pid": process.pid, "running": True}
+    process.kill()
+    process.wait()
+    assert call(php_fpm_pidfile=pidfile)["php_fpm"]["running"] is False
+    missing = str(tmp_path / "missing.pid")
+    assert call(php_fpm_pidfile=missing)["php_fpm"] == {"pidfile": missing, "pid": None, "running": False}
