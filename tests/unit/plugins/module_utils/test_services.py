@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.lastgood.webstack.plugins.module_utils import _services as services
 
+
 def test_it_waits_until_the_master_started_again(php_fpm_master):
     pidfile, process = php_fpm_master("in-place", delay=0.3)
     started = time.monotonic()
@@ -79,13 +80,13 @@ def test_the_sockets_of_new_pools_are_waited_for(php_fpm_master, tmp_path, monke
     socket_path = tmp_path / "pool.sock"
     started = time.monotonic()
     subprocess.Popen(["/bin/sh", "-c", "sleep 0.3; touch %s" % socket_path])
-    done = services.reload_after_switch(lambda argv: (0, "", ""), php_fpm={"pidfile": pidfile,
-                                                                          "wait_for": [str(socket_path)]})
+    done = services.reload_after_switch(lambda argv: (0, "", ""),
+                                        php_fpm={"pidfile": pidfile, "wait_for": [str(socket_path)]})
     assert time.monotonic() - started >= 0.3 and done["php_fpm"]["reloaded"]
     monkeypatch.setattr(services, "WAIT_FOR_SECONDS", 0.2)
     with pytest.raises(services.ServiceError) as raised:
-        services.reload_after_switch(lambda argv: (0, "", ""), php_fpm={"pidfile": pidfile,
-                                                                        "wait_for": [str(tmp_path / "never")]})
+        services.reload_after_switch(lambda argv: (0, "", ""),
+                                     php_fpm={"pidfile": pidfile, "wait_for": [str(tmp_path / "never")]})
     assert "never did not appear within 0.2 s" in str(raised.value)
 
 
