@@ -72,18 +72,18 @@ class Releases:
                 live.add(release)
         return live
 
-    def stale_seconds(self, release, begin):
-        """How long before ``begin`` current stopped pointing at ``release``
-        (0 when it still did)."""
+    def stale_seconds(self, release, begin, end):
+        """How long before ``begin`` current had stopped pointing at
+        ``release``: 0 when it pointed there at some time from ``begin`` to
+        ``end`` (the request saw it live)."""
         with self.lock:
             history = list(self.history)
         left = None
         for index, (at, current) in enumerate(history):
-            if at > begin:
-                break
-            if current == release:
-                left = None
-            elif index > 0 and history[index - 1][1] == release:
+            until = history[index + 1][0] if index + 1 < len(history) else float("inf")
+            if current == release and at <= end and until >= begin:
+                return 0.0
+            if at <= begin and index > 0 and history[index - 1][1] == release:
                 left = at
         return max(0.0, begin - left) if left is not None else 0.0
 
@@ -96,8 +96,8 @@ def judge(releases, body, begin, end):
     live = releases.live_during(begin, end)
     right = [release for release in answered if release in live]
     if not right:
-        return False, answered[0], releases.stale_seconds(answered[0], begin)
-    return True, right[0], min(releases.stale_seconds(release, begin) for release in right)
+        return False, answered[0], releases.stale_seconds(answered[0], begin, end)
+    return True, right[0], min(releases.stale_seconds(release, begin, end) for release in right)
 
 
 def worker(args, stop, results, lock, started, releases):

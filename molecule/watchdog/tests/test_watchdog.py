@@ -11,6 +11,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from deploy_checks import current_release, load_summary, registry, served  # noqa: E402
 
+testinfra_hosts = ["podman://watch1", "podman://watch2"]
+
 
 def test_back_on_the_previous_known_good(host):
     state = registry(host)

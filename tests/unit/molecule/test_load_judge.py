@@ -56,3 +56,11 @@ def test_a_release_that_was_never_live_or_an_unknown_body_is_a_failure(load, rel
 
 def test_a_request_that_ends_after_the_switch_may_get_the_new_release(load, releases):
     assert load.judge(releases, b"shop r2 page", 9.9, 10.05)[:2] == (True, "r2")
+
+
+def test_a_release_switched_back_to_is_not_stale_for_a_request_that_saw_the_switch(load, releases):
+    # current went back to r1 at 30.0: a request begun just before that and
+    # answered by r1 saw the switch; r1 having left at 10.0 does not make it stale.
+    releases.history.append((30.0, "r1"))
+    assert load.judge(releases, b"shop r1 page", 29.99, 30.2) == (True, "r1", 0.0)
+    assert releases.stale_seconds("r2", 31.5, 31.6) == pytest.approx(11.5)
