@@ -235,30 +235,6 @@ def compare_manifest(recorded_text, actual_lines):
     return {"changed": changed, "missing": missing, "added": added}
 
 
-def _manifest_part(site, release_id, subdir):
-    """``{path: digest}`` of the manifest entries of a release under
-    ``subdir``; empty for no release or a release without a manifest."""
-    if release_id is None:
-        return {}
-    try:
-        text = site.read_manifest(release_id)
-    except OSError:
-        return None
-    prefix = subdir.strip("/") + "/"
-    return {path: digest for path, digest in _manifest_entries(text).items() if path.startswith(prefix)}
-
-
-def changed_between(site, old_id, new_id, subdir):
-    """Whether the files under ``subdir`` differ between two releases (either
-    may be None: no release). A release whose manifest cannot be read counts
-    as changed, so a reload is never skipped on doubt."""
-    old = _manifest_part(site, old_id, subdir)
-    new = _manifest_part(site, new_id, subdir)
-    if old is None or new is None:
-        return True
-    return old != new
-
-
 # Files -------------------------------------------------------------------
 
 def write_atomic(path, data, mode=0o644):
