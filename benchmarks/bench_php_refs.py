@@ -153,9 +153,9 @@ def bench_app(name, runs, php):
         for ratio, value in ratios.items():
             _timing.note("ratio %s = %.1f (php -l time / php_refs time)" % (ratio, value))
         module_s = summaries["php_refs module"]["median_s"]
-        _timing.note("goal of issue 4, the whole %s tree in under a second of module time: %s (median %.2f s)" % (
+        _timing.note("goal: the whole %s tree in under a second of module time: %s (median %.2f s)" % (
             name, "met" if module_s < 1 else "NOT met", module_s))
-        _timing.note("goal of issue 4, php_refs 20 times faster than php -l over the same files: %s "
+        _timing.note("goal: php_refs 20 times faster than php -l over the same files: %s "
                      "(module against serial php -l: %.1f; in-process scan against serial php -l: %.1f)" % (
                          "met" if ratios["serial_lint_over_module"] >= 20 else "NOT met as a module",
                          ratios["serial_lint_over_module"], ratios["serial_lint_over_scan"]))

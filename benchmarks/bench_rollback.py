@@ -9,7 +9,7 @@ Printed as median/min/max of the runs:
   file against its manifest, nginx -t with it in place, the symlink switch and
   the registry write), then PHP-FPM's graceful reload until it runs again
   (so that the restored release's PHP code answers), then nginx's graceful reload
-Goals (issue 6): the playbook under 5 s on 1 host, switch and reload under 1 s.
+Goals: the playbook under 5 s on 1 host, switch and reload under 1 s.
 
     python benchmarks/bench_rollback.py [--quick] [--runs N] [--keep]
 """
@@ -108,9 +108,9 @@ def main():
     one_host = figures[1]
     parts = zip(one_host["switch"], one_host["php_fpm"], one_host["reload"])
     switch_reload = statistics.median(sum(part) for part in parts)
-    _timing.note("goal of issue 6, the playbook under 5 s on 1 host: %s (median %.2f s, max %.2f s)" % (
+    _timing.note("goal: the playbook under 5 s on 1 host: %s (median %.2f s, max %.2f s)" % (
         "met" if wall_1 < 5 else "NOT met", wall_1, result["wall_1"]["max"] / 1000.0))
-    _timing.note("goal of issue 6, switch and reload under 1 s: %s (median %.0f ms)" % (
+    _timing.note("goal: switch and reload under 1 s: %s (median %.0f ms)" % (
         "met" if switch_reload < 1000 else "NOT met", switch_reload))
     print("saved %s" % _timing.save("rollback", result))
 

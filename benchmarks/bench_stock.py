@@ -307,7 +307,7 @@ def summarize(scenario_runs, fleet_runs, runs, rate):
                          "%d failed requests" % (SCENARIO_LABELS[name], stock["failure_window_s"]["median"],
                                                  stock["failed"]["median"]))
     goal = {name: scenarios[name]["lastgood"]["failed"]["max"] for name in ("good", "incident", "rollback")}
-    _timing.note("goal of issue 9, 0 failed requests during a good deploy, a blocked bad deploy and a rollback: %s "
+    _timing.note("goal: 0 failed requests during a good deploy, a blocked bad deploy and a rollback: %s "
                  "(most failed in a run: %d, %d and %d)" % (
                      "met" if not any(goal.values()) else "NOT met", goal["good"], goal["incident"], goal["rollback"]))
     for operation in ("deploy", "rollback"):

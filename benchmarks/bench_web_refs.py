@@ -415,7 +415,7 @@ def bench(base, runs, missing):
                      % (label, ratio))
 
     for label in ("in-process", "subprocess"):
-        _timing.note("goal of issue 3, web_refs (parse and check) no slower than crossplane's parse alone, %s: %s"
+        _timing.note("goal: web_refs (parse and check) no slower than crossplane's parse alone, %s: %s"
                      % (label, "met" if ratios[label] >= 1 else "NOT met"))
     demo = None
     if missing:

@@ -23,9 +23,10 @@ def _rewrite(text, replacements):
 
 
 def _live_prefix_replacements(path_map):
-    """(old, new) pairs for path_map, longest live prefix first, matching
-    whole components: ``/srv/a/current/`` and ``/srv/a/current`` at the end
-    of a word."""
+    """(old, new) pairs for path_map, longest live prefix first. Only the
+    form with a trailing slash is rewritten (``/srv/a/current/``), so that a
+    longer name such as ``/srv/a/current2/`` is left alone; a config that
+    names the live prefix itself without a slash keeps it."""
     pairs = []
     for live in sorted(path_map, key=len, reverse=True):
         candidate = path_map[live].rstrip("/")

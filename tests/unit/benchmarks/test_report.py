@@ -20,7 +20,7 @@ RESULT = {
     "measured_at": "2026-11-29T06:00:00+0000",
     "machine": {"cpu_model": "Test CPU", "cpus": 2, "python": "3.11.7"},
     "tables": [{"title": "a | title", "header": ["tool", "median"], "rows": [["web_refs", "1.0 ms"]]}],
-    "notes": ["goal of issue 3: met"],
+    "notes": ["goal: met"],
 }
 
 
@@ -30,7 +30,7 @@ def test_render_puts_tables_notes_date_and_machine():
     assert "2026-11-29T06:00:00+0000, on Test CPU (2 CPUs), Python 3.11.7" in text
     assert "*a | title*" in text
     assert "| web_refs | 1.0 ms |" in text
-    assert "- goal of issue 3: met" in text
+    assert "- goal: met" in text
     assert "`bench_stock.py`" in text.split("Not in this report")[1]
 
 
