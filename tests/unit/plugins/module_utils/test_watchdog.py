@@ -6,6 +6,8 @@ scenario watchdog."""
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -274,3 +276,29 @@ def test_the_alert_url_gets_the_event_posted(site):
     server.server_close()
     assert received and received[0][0] == "/hooks/lastgood?x=1" and received[0][1]["event"] == "rolled_back"
     assert not lines
+
+
+def test_the_code_the_role_ships_runs_the_watchdog_without_anything_else(tmp_path):
+    """The watchdog role copies plugins/module_utils/ as it is; with only that
+    tree and a Python without Ansible, the watcher imports everything it
+    needs and accepts its settings (what the role's --check task runs)."""
+    module_utils = os.path.dirname(os.path.abspath(_watchdog.__file__))
+    tasks = os.path.join(module_utils, "..", "..", "roles", "watchdog", "tasks", "main.yml")
+    with open(tasks) as handle:
+        assert 'src: "{{ role_path }}/../../plugins/module_utils/"' in handle.read()
+    shipped = tmp_path / "lib" / "ansible_collections" / "lastgood" / "webstack" / "plugins" / "module_utils"
+    shutil.copytree(module_utils, str(shipped), ignore=shutil.ignore_patterns("__pycache__"))
+    config = tmp_path / "watchdog.json"
+    config.write_text(json.dumps({"site": "shop", "base_dir": str(tmp_path / "srv"),
+                                  "php_fpm": {"pidfile": "/run/php/php8.2-fpm.pid"}}))
+    python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    checked = subprocess.run([python, "-I", "-c", "import sys; sys.path.insert(0, %r); sys.argv[1:] = %r; "
+                              "import runpy; runpy.run_module(%r, run_name='__main__')" % (
+                                  str(tmp_path / "lib"), [str(config), "--check"], _watchdog.MODULE)],
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    # Without the shipped tree it cannot run: the check above did use it.
+    shutil.rmtree(str(shipped / ".." / "module_utils"))
+    missing = subprocess.run([python, "-I", "-c", "import sys; sys.path.insert(0, %r); import %s" % (
+        str(tmp_path / "lib"), _watchdog.MODULE)], capture_output=True, text=True, check=False)
+    assert missing.returncode != 0 and "ModuleNotFoundError" in missing.stderr
