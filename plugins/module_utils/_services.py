@@ -38,25 +38,28 @@ class ServiceError(Exception):
         self.done = done or {}
 
 
-def read_pid(pidfile):
-    """The pid in ``pidfile``, or None when there is no such file or it
-    holds no pid."""
+def _pid_in(content):
     try:
-        with open(pidfile, "rb") as handle:
-            text = handle.read(64)
-    except OSError:
-        return None
-    try:
-        pid = int(text.strip() or b"0")
+        pid = int(content.strip() or b"0")
     except ValueError:
         return None
     return pid if pid > 0 else None
 
 
-def alive(pid, proc="/proc"):
+def read_pid(pidfile):
+    """The pid in ``pidfile``, or None when there is no such file or it
+    holds no pid."""
+    try:
+        with open(pidfile, "rb") as handle:
+            return _pid_in(handle.read(64))
+    except OSError:
+        return None
+
+
+def alive(pid):
     """Whether process ``pid`` runs (a zombie does not)."""
     try:
-        with open("%s/%d/stat" % (proc, pid), "rb") as handle:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
             stat = handle.read()
     except FileNotFoundError:
         return False
@@ -75,12 +78,12 @@ def alive(pid, proc="/proc"):
     return True
 
 
-def is_php_fpm(pid, proc="/proc"):
+def is_php_fpm(pid):
     """Whether process ``pid`` is a PHP-FPM (its command is ``php-fpm...``),
     so that a stale pid file never gets another process signalled. True
     when ``/proc`` cannot tell."""
     try:
-        with open("%s/%d/comm" % (proc, pid), "rb") as handle:
+        with open("/proc/%d/comm" % pid, "rb") as handle:
             command = handle.read().strip()
     except FileNotFoundError:
         return False
@@ -89,18 +92,18 @@ def is_php_fpm(pid, proc="/proc"):
     return command.startswith(b"php-fpm")
 
 
-def running_php_fpm(pidfile, proc="/proc"):
+def running_php_fpm(pidfile):
     """The pid of the PHP-FPM master that ``pidfile`` names, or None when
     none runs there."""
     pid = read_pid(pidfile)
-    if pid is None or not alive(pid, proc) or not is_php_fpm(pid, proc):
+    if pid is None or not alive(pid) or not is_php_fpm(pid):
         return None
     return pid
 
 
 def _stamp(pidfile):
     """What changes when PHP-FPM writes its pid file again: the file's
-    identity, time and content. None when it is missing."""
+    identity, time and content (the pid). None when it is missing."""
     try:
         info = os.stat(pidfile)
         with open(pidfile, "rb") as handle:
@@ -110,31 +113,30 @@ def _stamp(pidfile):
     return (info.st_ino, info.st_mtime_ns, content)
 
 
-def wait_for_paths(paths, timeout, clock=time.monotonic, sleep=time.sleep):
+def wait_for_paths(paths, timeout):
     """Wait until every path exists; the ones still missing at the deadline."""
-    deadline = clock() + timeout
+    deadline = time.monotonic() + timeout
     while True:
         missing = [path for path in paths if not os.path.exists(path)]
-        if not missing or clock() >= deadline:
+        if not missing or time.monotonic() >= deadline:
             return missing
-        sleep(0.02)
+        time.sleep(0.02)
 
 
-def reload_php_fpm(pidfile, timeout=30.0, gone_seconds=GONE_SECONDS, kill=os.kill, clock=time.monotonic,
-                   sleep=time.sleep, proc="/proc"):
+def reload_php_fpm(pidfile, timeout=30.0):
     """Reload the PHP-FPM whose master wrote ``pidfile`` gracefully and wait
     until it runs again from a new start: its pid file written anew by a
     live master. Returns what happened (``running`` False: no PHP-FPM runs
     there, so none holds code of another release). Raises ServiceError when
     the reload does not finish within ``timeout`` seconds or PHP-FPM stops."""
-    started = clock()
-    pid = running_php_fpm(pidfile, proc)
+    started = time.monotonic()
+    pid = running_php_fpm(pidfile)
     result = {"pidfile": pidfile, "running": False, "reloaded": False, "pid": None, "elapsed_ms": 0.0}
     if pid is None:
         return result
     before = _stamp(pidfile)
     try:
-        kill(pid, signal.SIGUSR2)
+        os.kill(pid, signal.SIGUSR2)
     except ProcessLookupError:
         return result
     except PermissionError:
@@ -143,15 +145,15 @@ def reload_php_fpm(pidfile, timeout=30.0, gone_seconds=GONE_SECONDS, kill=os.kil
     result.update(running=True, pid_before=pid)
     gone_since = None
     while True:
-        now = clock()
+        now = time.monotonic()
         stamp = _stamp(pidfile)
-        new_pid = read_pid(pidfile)
-        if stamp is not None and stamp != before and new_pid is not None and alive(new_pid, proc):
-            result.update(reloaded=True, pid=new_pid, elapsed_ms=round((clock() - started) * 1000.0, 1))
+        new_pid = _pid_in(stamp[2]) if stamp is not None else None
+        if stamp != before and new_pid is not None and alive(new_pid):
+            result.update(reloaded=True, pid=new_pid, elapsed_ms=round((time.monotonic() - started) * 1000.0, 1))
             return result
-        if stamp == before and not alive(pid, proc):
+        if stamp == before and not alive(pid):
             gone_since = now if gone_since is None else gone_since
-            if now - gone_since >= gone_seconds:
+            if now - gone_since >= GONE_SECONDS:
                 raise ServiceError(
                     "PHP-FPM (pid %d from %s) stopped instead of reloading: it no longer starts with its "
                     "configuration; run its config test (php-fpm<version> -t) and see its log" % (pid, pidfile))
@@ -162,7 +164,7 @@ def reload_php_fpm(pidfile, timeout=30.0, gone_seconds=GONE_SECONDS, kill=os.kil
                 "PHP-FPM (pid %d from %s) did not finish its graceful reload within %g s: the requests in flight "
                 "may take up to its process_control_timeout, or it failed to start again (see its log)" % (
                     pid, pidfile, timeout))
-        sleep(POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
 
 
 def reload_after_switch(run, php_fpm=None, reload_command=None):

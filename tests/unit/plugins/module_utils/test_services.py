@@ -4,6 +4,7 @@ again in place (systemd's --nodaemonize), start again under a new pid
 (Debian's init script daemonizes it), stop because its configuration no
 longer loads, or take long to let the requests in flight finish."""
 
+import os
 import subprocess
 import sys
 import time
@@ -41,10 +42,11 @@ def test_no_php_fpm_is_nothing_to_reload(tmp_path):
     assert result == {"pidfile": str(stale), "running": False, "reloaded": False, "pid": None, "elapsed_ms": 0.0}
 
 
-def test_a_master_that_stops_instead_of_reloading_is_an_error(php_fpm_master):
+def test_a_master_that_stops_instead_of_reloading_is_an_error(php_fpm_master, monkeypatch):
     pidfile, process = php_fpm_master("stop")
+    monkeypatch.setattr(services, "GONE_SECONDS", 0.3)
     with pytest.raises(services.ServiceError) as raised:
-        services.reload_php_fpm(pidfile, timeout=10, gone_seconds=0.3)
+        services.reload_php_fpm(pidfile, timeout=10)
     assert "stopped instead of reloading" in str(raised.value) and pidfile in str(raised.value)
     assert process.wait(5) == 78
 
@@ -61,14 +63,18 @@ def test_a_reload_that_never_finishes_is_an_error_after_the_timeout(php_fpm_mast
 
 def test_php_fpm_first_then_the_web_server_and_what_ran_is_kept_on_failure(php_fpm_master, tmp_path):
     pidfile, _process = php_fpm_master("in-place", delay=0.1)
+    written = [os.stat(pidfile).st_mtime_ns]
     order = []
 
     def run(argv):
-        order.append(("web", services.read_pid(pidfile) is not None))
+        # PHP-FPM has written its pid file anew before the web server reloads.
+        now = os.stat(pidfile).st_mtime_ns
+        order.append(("web after PHP-FPM", now != written[-1]))
+        written.append(now)
         return (1, "", "nginx: [emerg] bad") if argv == ["fail"] else (0, "", "")
 
     done = services.reload_after_switch(run, php_fpm={"pidfile": pidfile}, reload_command=["reload"])
-    assert done["php_fpm"]["reloaded"] and done["reload"]["rc"] == 0 and order == [("web", True)]
+    assert done["php_fpm"]["reloaded"] and done["reload"]["rc"] == 0 and order == [("web after PHP-FPM", True)]
     with pytest.raises(services.ServiceError) as raised:
         services.reload_after_switch(run, php_fpm={"pidfile": pidfile}, reload_command=["fail"])
     assert str(raised.value) == "the reload failed (exit 1): nginx: [emerg] bad"

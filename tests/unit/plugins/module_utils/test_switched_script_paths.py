@@ -116,3 +116,14 @@ def test_apache_document_root_through_current_is_warned_about_at_its_line(test_r
                               "/srv/lastgood/demo/current, a link that a switch of releases changes "
                               "(PHP handler of VirtualHost *:80 (demo.test)): ")
     assert "lastgood reloads PHP-FPM gracefully after every switch" in message
+
+
+def test_only_the_site_through_current_is_warned_about(test_root, tmp_path, php_socket):
+    """Two sites with Debian's PHP block: the one with a real document root,
+    read first, gets no warning, and ours still gets its own."""
+    copy, release, path_map = nginx_setup(test_root, tmp_path, php_socket, DEBIAN_PHP_BLOCK)
+    (copy / "sites-enabled" / "00-plain.conf").write_text(
+        "server {\n    listen 8080;\n    root /var/www/html;\n%s}\n" % DEBIAN_PHP_BLOCK)
+    report = run("nginx", "/etc/nginx/nginx.conf", dict(path_map, **{SITE + "/current": str(release)}))
+    warnings = [finding for finding in report.findings if finding["severity"] == "warning"]
+    assert len(warnings) == 1 and "through /srv/lastgood/demo/current, a link" in warnings[0]["message"]

@@ -254,10 +254,13 @@ def test_every_switch_reloads_php_fpm_before_the_web_server(env, tmp_path, php_f
     base, source, call = env
     pidfile, process = php_fpm_master("in-place", delay=0.2)
     marker = tmp_path / "web-reloads"
-    # The web server's reload sees PHP-FPM's new pid file already written.
-    web = ["/bin/sh", "-c", "stat -c %%Y.%%s %s >> %s" % (pidfile, marker)]
+    # The web server's reload sees PHP-FPM's pid file already written anew.
+    web = ["/bin/sh", "-c", "stat -c %%.9Y %s >> %s" % (pidfile, marker)]
     call(release_id="v1", state="staged", src=source("v1", V1))
+    written_before = os.stat(pidfile).st_mtime_ns
     first = call(release_id="v1", state="live", php_fpm={"pidfile": pidfile}, reload_command=web)
+    seen_by_web = int(marker.read_text().split()[0].replace(".", ""))
+    assert seen_by_web == os.stat(pidfile).st_mtime_ns != written_before
     assert first["php_fpm"]["reloaded"] and first["php_fpm"]["pid"] == process.pid
     assert first["php_fpm"]["elapsed_ms"] >= 200 and first["reload"]["rc"] == 0
     # Same pools, other code: PHP-FPM is reloaded all the same (opcache).
