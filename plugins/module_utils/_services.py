@@ -27,6 +27,14 @@ POLL_SECONDS = 0.005
 # long stopped instead of reloading (its configuration no longer loads).
 GONE_SECONDS = 3.0
 WAIT_FOR_SECONDS = 10.0
+# The graceful reload of each web server: what Debian's own units run for a
+# reload, called directly, with no init-script round trip between the switch
+# and the reload. The release module's ``reload`` option and the watchdog's
+# ``reload`` setting both take it from here.
+RELOAD_COMMANDS = {
+    "nginx": ["/usr/sbin/nginx", "-s", "reload"],
+    "apache": ["/usr/sbin/apache2ctl", "graceful"],
+}
 
 
 class ServiceError(Exception):
@@ -165,6 +173,14 @@ def reload_php_fpm(pidfile, timeout=30.0):
                 "may take up to its process_control_timeout, or it failed to start again (see its log)" % (
                     pid, pidfile, timeout))
         time.sleep(POLL_SECONDS)
+
+
+def reload_command_for(server, command=None):
+    """The reload argv: ``command`` when given, else the graceful reload of
+    ``server`` (nginx, apache), else None."""
+    if command:
+        return list(command)
+    return list(RELOAD_COMMANDS[server]) if server else None
 
 
 def reload_after_switch(run, php_fpm=None, reload_command=None):

@@ -35,7 +35,11 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._candidate impor
     server_binary,
     test_candidate,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._services import ServiceError, reload_after_switch
+from ansible_collections.lastgood.webstack.plugins.module_utils._services import (
+    ServiceError,
+    reload_after_switch,
+    reload_command_for,
+)
 from ansible_collections.lastgood.webstack.plugins.module_utils._probe import (
     Probe,
     ProbeError,
@@ -58,6 +62,7 @@ DEFAULTS = {
     "retry_interval": 1.0,
     "failures": 3,
     "server": None,
+    "reload": None,
     "reload_command": [],
     "php_fpm": None,
     "confirm_requests": 5,
@@ -91,6 +96,11 @@ def load_config(path):
         raise ConfigError("%s: failures must be at least 1 and the intervals above 0" % path)
     if config["server"] not in (None, "nginx", "apache"):
         raise ConfigError("%s: server must be nginx, apache or null, not %r" % (path, config["server"]))
+    if config["reload"] not in (None, "nginx", "apache"):
+        raise ConfigError("%s: reload must be nginx, apache or null, not %r" % (path, config["reload"]))
+    if config["reload"] and config["reload_command"]:
+        raise ConfigError("%s: reload and reload_command are mutually exclusive" % path)
+    config["reload_command"] = reload_command_for(config["reload"], config["reload_command"]) or []
     php_fpm = config["php_fpm"]
     if php_fpm is not None and not (isinstance(php_fpm, dict) and isinstance(php_fpm.get("pidfile"), str)):
         raise ConfigError("%s: php_fpm must be null or an object with pidfile (and optionally wait_for, timeout)" % path)

@@ -138,8 +138,16 @@ options:
       - With O(state=unswitched), run after C(current) was removed.
       - Runs after the reload of O(php_fpm).
       - When the command fails the module fails; the switch stays recorded.
+      - Mutually exclusive with O(reload).
     type: list
     elements: str
+  reload:
+    description:
+      - The web server to reload gracefully after a switch, the way Debian's own units do, called directly
+        (C(nginx): V([/usr/sbin/nginx, -s, reload]); C(apache): V([/usr/sbin/apache2ctl, graceful])).
+      - A shorthand for O(reload_command) with the same timing and failure handling; mutually exclusive with it.
+    type: str
+    choices: [nginx, apache]
   php_fpm:
     description:
       - The PHP-FPM that runs the site's PHP code. With O(state=live), O(state=rolled_back) or O(state=unswitched),
@@ -195,7 +203,7 @@ EXAMPLES = r"""
     site: shop
     state: rolled_back
     reason: "incident 42: 500s after the deploy"
-    reload_command: [/usr/sbin/nginx, -s, reload]
+    reload: nginx
 
 - name: Freeze the shop while the incident is open
   lastgood.webstack.release:
@@ -358,6 +366,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._services import
     ServiceError,
     read_pid,
     reload_after_switch,
+    reload_command_for,
     running_php_fpm,
 )
 
@@ -512,6 +521,16 @@ def require_php_fpm(site, release_id, php_fpm):
                 release_id))
 
 
+def run_argv(module, argv):
+    """``(rc, stdout, stderr)`` of argv with LC_ALL=C; a command that cannot
+    start is exit 127, as in a shell, so that the switch it follows is still
+    reported."""
+    try:
+        return module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False)
+    except OSError as error:
+        return 127, "", str(error)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -533,6 +552,7 @@ def main():
             break_lease_of=dict(type="str"),
             force=dict(type="bool", default=False),
             reload_command=dict(type="list", elements="str"),
+            reload=dict(type="str", choices=["nginx", "apache"]),
             php_fpm=dict(type="dict", options=dict(
                 pidfile=dict(type="path", required=True),
                 wait_for=dict(type="list", elements="path", default=[]),
@@ -540,6 +560,7 @@ def main():
             )),
         ),
         required_if=[("state", name, ("release_id",)) for name in _NEEDS_ID],
+        mutually_exclusive=[("reload", "reload_command")],
         supports_check_mode=True,
     )
     params = module.params
@@ -584,8 +605,9 @@ def main():
             switched_to = site.current()
             try:
                 result.update(reload_after_switch(
-                    lambda argv: module.run_command(argv, environ_update={"LC_ALL": "C"}),
-                    php_fpm=params["php_fpm"], reload_command=params["reload_command"]))
+                    lambda argv: run_argv(module, argv),
+                    php_fpm=params["php_fpm"],
+                    reload_command=reload_command_for(params["reload"], params["reload_command"])))
             except ServiceError as error:
                 result.update(error.done)
                 module.fail_json(msg="switched %s to %s, but %s" % (site.name, switched_to or "no release", error),

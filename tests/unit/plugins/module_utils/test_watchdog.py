@@ -210,6 +210,8 @@ def test_the_alert_command_gets_the_event_as_json(site, tmp_path):
     ({"site": "shop", "intervall": 5}, "unknown settings intervall"),
     ({"site": "shop", "failures": 0}, "failures must be at least 1"),
     ({"site": "shop", "server": "lighttpd"}, "server must be nginx, apache or null"),
+    ({"site": "shop", "reload": "lighttpd"}, "reload must be nginx, apache or null"),
+    ({"site": "shop", "reload": "nginx", "reload_command": ["/bin/true"]}, "mutually exclusive"),
 ])
 def test_bad_settings_are_refused_clearly(tmp_path, settings, message):
     path = tmp_path / "watchdog.json"
@@ -219,6 +221,18 @@ def test_bad_settings_are_refused_clearly(tmp_path, settings, message):
     path.write_text("{not json")
     with pytest.raises(_watchdog.ConfigError, match="is not JSON"):
         _watchdog.load_config(str(path))
+
+
+@pytest.mark.parametrize("settings, argv", [
+    ({"reload": "nginx"}, ["/usr/sbin/nginx", "-s", "reload"]),
+    ({"reload": "apache"}, ["/usr/sbin/apache2ctl", "graceful"]),
+    ({"reload_command": ["/bin/true"]}, ["/bin/true"]),
+    ({}, []),
+])
+def test_reload_names_the_server_whose_graceful_reload_runs(tmp_path, settings, argv):
+    path = tmp_path / "watchdog.json"
+    path.write_text(json.dumps(dict(settings, site="shop")))
+    assert _watchdog.load_config(str(path))["reload_command"] == argv
 
 
 def test_commands_run_with_lc_all_c_and_the_environment_given():

@@ -250,6 +250,17 @@ def test_switch_runs_the_reload_command_only_when_it_switched(env, tmp_path):
     assert result["current"] == "v2"
 
 
+def test_reload_names_the_server_whose_graceful_reload_runs(env):
+    base, source, call = env
+    call(release_id="v1", state="staged", src=source("v1", V1))
+    result = call(expect_ok=False, release_id="v1", state="live", reload="nginx", reload_command=["/bin/true"])
+    assert "mutually exclusive" in result["msg"] and "reload" in result["msg"]
+    # /usr/sbin/nginx does not run on this machine: the failure names the argv that ran.
+    result = call(expect_ok=False, release_id="v1", state="live", reload="nginx")
+    assert result["reload"]["cmd"] == ["/usr/sbin/nginx", "-s", "reload"] and result["reload"]["rc"] == 127
+    assert result["msg"].startswith("switched shop to v1, but the reload failed (exit 127)") and result["current"] == "v1"
+
+
 def test_every_switch_reloads_php_fpm_before_the_web_server(env, tmp_path, php_fpm_master):
     base, source, call = env
     pidfile, process = php_fpm_master("in-place", delay=0.2)
