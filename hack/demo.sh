@@ -145,7 +145,7 @@ say "timeline of the whole story (every run's events from $LASTGOOD_TIMELINE_DIR
 python - "$LASTGOOD_TIMELINE_DIR" "${production[@]}" <<'PYTHON'
 import datetime, glob, json, os, sys
 sys.path.insert(0, os.environ["ANSIBLE_COLLECTIONS_PATH"])
-from ansible_collections.lastgood.webstack.plugins.callback import timeline
+from ansible_collections.lastgood.webstack.plugins.plugin_utils import _timeline as timeline
 
 directory, production = sys.argv[1], sys.argv[2:]
 story = timeline.Timeline()
