@@ -1,13 +1,13 @@
 """Write the benchmark report from the last results: every
 benchmarks/results/<name>.json a benchmark saved (its tables and notes, when
 and on what machine it ran) into benchmarks/results/report.md and
-benchmarks/results/report.json, and with --readme into the README between
-the markers
+benchmarks/results/report.json, and with --write into a Markdown file
+(docs/benchmarks.md) between the markers, keeping the rest of that file
 
     <!-- benchmarks:begin -->
     <!-- benchmarks:end -->
 
-    python benchmarks/report.py [--readme README.md]
+    python benchmarks/report.py [--write docs/benchmarks.md]
 """
 
 import argparse
@@ -18,6 +18,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS_DIR = os.path.join(HERE, "results")
+# The document whose marked block holds the results (hack/bench.sh writes it).
+TARGET = os.path.join("docs", "benchmarks.md")
 BEGIN = "<!-- benchmarks:begin -->"
 END = "<!-- benchmarks:end -->"
 
@@ -98,10 +100,28 @@ def replace_between_markers(text, body, where):
     return head + BEGIN + "\n" + body + END + tail
 
 
-def main():
+def write_between_markers(path, body):
+    """Put body between the markers of the file at path; the rest of it is kept.
+    The file is replaced in one rename, and only when the block changed."""
+    with open(path) as handle:
+        text = handle.read()
+    updated = replace_between_markers(text, body, path)
+    if updated != text:
+        with open(path + ".tmp", "w") as handle:
+            handle.write(updated)
+        os.replace(path + ".tmp", path)
+    return updated != text
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--readme", help="also write the report into this file between the markers")
-    args = parser.parse_args()
+    parser.add_argument("--write", metavar="FILE",
+                        help="also write the report into this file between its markers (%s)" % TARGET)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     results = load_results()
     if not results:
         raise SystemExit("no results in %s: run hack/bench.sh first" % RESULTS_DIR)
@@ -112,15 +132,9 @@ def main():
         json.dump(results, handle, indent=2, sort_keys=True)
         handle.write("\n")
     print("wrote %s and report.json" % os.path.join(RESULTS_DIR, "report.md"))
-    if args.readme:
-        with open(args.readme) as handle:
-            text = handle.read()
-        updated = replace_between_markers(text, body, args.readme)
-        if updated != text:
-            with open(args.readme + ".tmp", "w") as handle:
-                handle.write(updated)
-            os.replace(args.readme + ".tmp", args.readme)
-        print("updated %s" % args.readme)
+    if args.write:
+        write_between_markers(args.write, body)
+        print("updated %s" % args.write)
     return 0
 
 

@@ -3,7 +3,7 @@
 # Markdown table and its ratio against the stock tool it is compared with
 # (results also kept in benchmarks/results/<name>.json), then
 # benchmarks/report.py writes benchmarks/results/report.{md,json} and the
-# results section of the README from them. Options are passed to every
+# results section of docs/benchmarks.md from them. Options are passed to every
 # benchmark. Exits non-zero when one fails.
 #   hack/bench.sh              all benchmarks, full runs
 #   hack/bench.sh --quick      fewer runs
@@ -22,7 +22,7 @@ for bench in benchmarks/bench_*.py; do
 done
 
 printf '\n===== benchmarks/report.py =====\n'
-python benchmarks/report.py --readme README.md || failed+=(benchmarks/report.py)
+python benchmarks/report.py --write docs/benchmarks.md || failed+=(benchmarks/report.py)
 
 if [ "${#failed[@]}" -gt 0 ]; then
   printf '\nFAILED: %s\n' "${failed[*]}"
