@@ -141,25 +141,8 @@ import json; s = json.load(open("/var/tmp/demo-load.json"))
 print("  %-6s %d requests, %d failed, over %.0f s" % ("'"$name"'", s["total"], s["failed"], s["seconds"]))'
 done
 
-say "timeline of the whole story (every run's events from $LASTGOOD_TIMELINE_DIR)"
-python - "$LASTGOOD_TIMELINE_DIR" "${production[@]}" <<'PYTHON'
-import datetime, glob, json, os, sys
-sys.path.insert(0, os.environ["ANSIBLE_COLLECTIONS_PATH"])
-from ansible_collections.lastgood.webstack.plugins.plugin_utils import _timeline as timeline
-
-directory, production = sys.argv[1], sys.argv[2:]
-story = timeline.Timeline()
-for path in sorted(glob.glob(os.path.join(directory, "*.jsonl"))):
-    with open(path) as handle:
-        for line in handle:
-            entry = json.loads(line)
-            story.add(entry.pop("host"), entry)
-rows = story.ordered()
-started = timeline.parse_timestamp(rows[0]["at"]) if rows else datetime.datetime.now(datetime.timezone.utc)
-ended = timeline.parse_timestamp(rows[-1]["at"]) if rows else None
-for line in timeline.render(rows, ["hack/demo.sh"], started, events_path=directory, production_hosts=production,
-                            end=ended):
-    print("  " + line)
-PYTHON
+play ok "the timeline of the whole story: every run's events from $LASTGOOD_TIMELINE_DIR, merged" \
+  lastgood.webstack.timeline
+sed -n '/"msg": \[/,/\]/p' "$demo_dir/$step.log" | sed -e '1d;$d' -e 's/^ *"//' -e 's/",\?$//' -e 's/^/  /'
 
 say "done: logs in $demo_dir; 'hack/demo.sh clean' removes the hosts"

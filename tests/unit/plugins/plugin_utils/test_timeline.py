@@ -2,7 +2,6 @@
 of an incident, the text it prints."""
 
 import datetime
-import json
 
 import pytest
 
@@ -27,6 +26,8 @@ from ansible_collections.lastgood.webstack.tests.unit.plugins.plugin_utils.timel
     probe_failed,
     rolled_back,
     switched,
+    two_runs,
+    write_run,
 )
 
 
@@ -296,25 +297,6 @@ def test_events_file_name():
 
 
 # Several runs -------------------------------------------------------------------
-
-def write_run(directory, name, *entries, junk=()):
-    """An events file as the callback writes it, with ``junk`` lines after."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    path.write_text("".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries) + "".join(junk))
-    return str(path)
-
-
-def two_runs(directory):
-    """A deploy whose v2b failed and was rolled back, then a status run whose
-    release_info history repeats the deploy's events."""
-    deploy = on("prod1", switched("05:02:09.000", "v1", "v2b"),
-                probe_failed("05:02:09.040", "v2b", "05:02:09.020", 10.0),
-                rolled_back("05:02:11.700", "v2b", "v1"))
-    status = deploy[:1] + on("prod2", switched("05:03:00.000", "v1", "v3"), event("known_good", "05:03:05.000", "v3"))
-    return [write_run(directory, "20261128T050200Z-deploy-41.jsonl", *deploy),
-            write_run(directory, "20261128T050300Z-status-42.jsonl", *status)]
-
 
 def test_event_files_takes_files_as_they_are_and_directories_in_name_order(tmp_path):
     runs = tmp_path / "runs"
