@@ -41,7 +41,7 @@ try:
     import crossplane  # noqa: E402
 except ImportError:
     sys.exit("crossplane is not installed: run hack/setup.sh (requirements/test.txt pins it)")
-from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import validate  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import validate  # noqa: E402
 
 FILES = 200
 SERVERS_PER_FILE = 10

@@ -8,9 +8,10 @@ import json
 import subprocess
 import sys
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _php_refs, _web_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import ConfigError
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import validate as _web_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
 
 
 def edit(case):

@@ -24,8 +24,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _apache, _nginx, _php_refs  # noqa: E402
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer import tokenize  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import tokenize  # noqa: E402
 
 
 def repeat(head, unit, tail, size):

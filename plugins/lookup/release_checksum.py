@@ -42,7 +42,7 @@ import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.registry import (
     ReleaseError,
     checksum_of,
     manifest_lines,

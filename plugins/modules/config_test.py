@@ -94,7 +94,7 @@ cmd:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
     SERVERS,
     default_config_dir,
     server_binary,

@@ -196,8 +196,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import (
     ERROR,
     check_ini_files,
     find_php_files,

@@ -356,13 +356,13 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
     default_config_dir,
     server_binary,
     test_candidate,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
-from ansible_collections.lastgood.webstack.plugins.module_utils._services import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
     ServiceError,
     read_pid,
     reload_after_switch,

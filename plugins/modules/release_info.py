@@ -159,8 +159,8 @@ lease:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
-from ansible_collections.lastgood.webstack.plugins.module_utils._services import read_pid, running_php_fpm
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import read_pid, running_php_fpm
 
 
 def main():

@@ -251,10 +251,10 @@ import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._fpm import unix_sockets
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import WARNING, format_finding
-from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.fpm import unix_sockets
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import WARNING, format_finding
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import (
     DEFAULT_CONFIG,
     ConfigError,
     validate,

@@ -26,7 +26,7 @@ if _collections_dir() not in sys.path:
 
 import pytest  # noqa: E402  (after the sys.path set-up above)
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _services as services  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import services  # noqa: E402
 
 TEST_ROOT = os.environ.get("LASTGOOD_TEST_ROOT") or os.path.join(COLLECTION_ROOT, ".cache", "test-root")
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import check_ini_files, scan
-from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import ConfigError, validate
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import check_ini_files, scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import ConfigError, validate
 
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.webrefs_helpers import line_of
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._apache import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.apache_parse import (
     ConfigError,
     Loader,
     logical_lines,

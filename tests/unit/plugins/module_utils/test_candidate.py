@@ -1,6 +1,6 @@
 import os
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._candidate import make_candidate, translate_back
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import make_candidate, translate_back
 
 
 def test_candidate_points_at_the_staged_release_and_leaves_live_alone(make_tree, tmp_path):

@@ -1,6 +1,6 @@
 """PHP-FPM pool files: which sockets they listen on."""
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._fpm import pool_listens, unix_sockets
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.fpm import pool_listens, unix_sockets
 
 POOLS = """; a comment
 [global]

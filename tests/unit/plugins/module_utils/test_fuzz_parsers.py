@@ -29,9 +29,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _apache, _nginx, _php_lexer, _php_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import ConfigError
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import lexer as _php_lexer, refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots
 from ansible_collections.lastgood.webstack.tests.unit.conftest import COLLECTION_ROOT
 
 # Hypothesis keeps a cache of Unicode tables in its home directory (.hypothesis

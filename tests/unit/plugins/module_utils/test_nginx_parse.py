@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import ConfigError, Loader, parse
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError, Loader, parse
 
 
 def names(block):

@@ -11,8 +11,9 @@ import threading
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _apache, _nginx, _php_lexer, _php_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import lexer as _php_lexer, refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.webrefs_helpers import run
 
 

@@ -1,7 +1,7 @@
 import os
 import socket
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
     FileSystem,
     PathMap,
     describe_missing,

@@ -1,4 +1,4 @@
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer import scan_statements, tokenize
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import scan_statements, tokenize
 
 
 def words(text):

@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _php_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_refs import scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import scan
 
 
 def outcome(result):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _services as services
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import services
 
 
 def test_it_waits_until_the_master_started_again(php_fpm_master):

@@ -4,6 +4,7 @@ The probe and commands are injected; the HTTP side is the probe module's,
 tested on its own, and the whole watcher runs for real in the molecule
 scenario watchdog."""
 
+import ast
 import json
 import os
 import shutil
@@ -12,8 +13,8 @@ import sys
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
-from ansible_collections.lastgood.webstack.plugins.module_utils import _watchdog
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._watchdog import watcher as _watchdog
 
 
 def _release(site, state, release_id, text, known_good=True, probe=None):
@@ -292,11 +293,36 @@ def test_the_alert_url_gets_the_event_posted(site):
     assert not lines
 
 
+def module_utils_closure(starts, module_utils):
+    """The files under module_utils that the files ``starts`` import, directly
+    or through each other (packages with their __init__.py)."""
+    prefix = "ansible_collections.lastgood.webstack.plugins.module_utils"
+    seen, todo = set(), list(starts)
+    while todo:
+        with open(todo.pop()) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(prefix):
+                names = [node.module] + ["%s.%s" % (node.module, alias.name) for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names if alias.name.startswith(prefix)]
+            for name in names:
+                parts = name[len(prefix):].strip(".").split(".") if name != prefix else []
+                for depth in range(1, len(parts) + 1):
+                    base = os.path.join(module_utils, *parts[:depth])
+                    for path in (base + ".py", os.path.join(base, "__init__.py")):
+                        if os.path.isfile(path) and path not in seen:
+                            seen.add(path)
+                            todo.append(path)
+    return seen
+
+
 def test_the_code_the_role_ships_runs_the_watchdog_without_anything_else(tmp_path):
     """The watchdog role copies plugins/module_utils/ as it is; with only that
     tree and a Python without Ansible, the watcher imports everything it
     needs and accepts its settings (what the role's --check task runs)."""
-    module_utils = os.path.dirname(os.path.abspath(_watchdog.__file__))
+    module_utils = os.path.dirname(os.path.dirname(os.path.abspath(_watchdog.__file__)))
     tasks = os.path.join(module_utils, "..", "..", "roles", "watchdog", "tasks", "main.yml")
     with open(tasks) as handle:
         assert 'src: "{{ role_path }}/../../plugins/module_utils/"' in handle.read()
@@ -311,6 +337,17 @@ def test_the_code_the_role_ships_runs_the_watchdog_without_anything_else(tmp_pat
                                   str(tmp_path / "lib"), [str(config), "--check"], _watchdog.MODULE)],
                              capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stderr
+    # Every module_utils file the watcher or a module imports, followed
+    # import by import, is in the shipped tree.
+    plugins = os.path.dirname(module_utils)
+    starts = [os.path.join(module_utils, "_watchdog", "__main__.py")] + [
+        os.path.join(plugins, "modules", name) for name in os.listdir(os.path.join(plugins, "modules"))]
+    needed = module_utils_closure(starts, module_utils)
+    assert {os.path.join(module_utils, *parts) for parts in [
+        ("_watchdog", "watcher.py"), ("_release", "registry.py"), ("_release", "services.py"), ("_probe.py",),
+        ("_webconf", "candidate.py"), ("_php", "refs.py")]} <= needed
+    for path in needed:
+        assert (shipped / os.path.relpath(path, module_utils)).is_file(), path
     # Without the shipped tree it cannot run: the check above did use it.
     shutil.rmtree(str(shipped / ".." / "module_utils"))
     missing = subprocess.run([python, "-I", "-c", "import sys; sys.path.insert(0, %r); import %s" % (

@@ -4,7 +4,7 @@ template, run the checker, and find lines in what was written."""
 import os
 import socket
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._web_refs import validate
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import validate
 
 
 def bind_socket(path):

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from ansible.module_utils import _internal as module_utils_internal
-from ansible_collections.lastgood.webstack.plugins.module_utils import _release as registry
-from ansible_collections.lastgood.webstack.plugins.module_utils import _services as services
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import services
 from ansible_collections.lastgood.webstack.plugins.modules import release
 
 
@@ -158,7 +158,7 @@ def test_lock_makes_a_second_change_wait_then_fail_naming_the_holder(env, tmp_pa
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
         "sys.path.insert(0, %r)\n"
-        "from ansible_collections.lastgood.webstack.plugins.module_utils._release import Lock\n"
+        "from ansible_collections.lastgood.webstack.plugins.module_utils._release.registry import Lock\n"
         "lock = Lock(%r, 5).acquire()\n"
         "print('locked', flush=True)\n"
         "time.sleep(30)\n") % (COLLECTIONS_DIR, str(base / "shop" / ".lock"))],

@@ -16,7 +16,7 @@ import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap, read_regular
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap, read_regular
 
 MAX_DEPTH = 64
 MAX_FILE_BYTES = 64 * 1024 * 1024

@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
     OUTSIDE_ALLOWED_ROOTS,
     describe_missing,
     static_prefix,
     static_prefix_dir,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import ERROR, INFO, SWITCHED_SCRIPT_PATHS, WARNING
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, SWITCHED_SCRIPT_PATHS, WARNING
 
 # Debian's compiled-in DocumentRoot of the main server.
 DEFAULT_DOCUMENT_ROOT = "/var/www/html"

@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
     describe_missing,
     static_prefix,
     static_prefix_dir,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import (
     ERROR,
     INFO,
     SWITCHED_SCRIPT_PATHS,

@@ -18,14 +18,14 @@ import os
 import pickle
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php_lexer import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import (
     NAME,
     NUMBER,
     OP,
     STRING,
     scan_statements_fast,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import (
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
     AllowedRoots,
     FileSystem,
     PathMap,

@@ -19,8 +19,8 @@ import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._nginx import MAX_LOAD_BYTES, ConfigError, read_text
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import MAX_LOAD_BYTES, ConfigError, read_text
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
 
 SERVER_ROOT = "/etc/apache2"
 # `apache2 -l` of Debian's build.

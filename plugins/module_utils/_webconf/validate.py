@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gc
 
-from ansible_collections.lastgood.webstack.plugins.module_utils import _apache, _apache_refs, _nginx, _nginx_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._paths import AllowedRoots, FileSystem, PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._report import ERROR, WARNING, Report
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse, apache_refs, nginx_parse, nginx_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, FileSystem, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, WARNING, Report
 
 SERVERS = ("nginx", "apache")
 DEFAULT_CONFIG = {
@@ -35,7 +35,7 @@ def validate(server, config=None, path_map=None, check_sockets=True, apache_vers
     """Load ``config`` (live path; read where ``path_map`` puts it) of
     ``server`` and check each reference. With ``allowed_roots``, each
     reference and include that reaches outside those trees is an error, and
-    such includes are not read. Raises _nginx.ConfigError when the
+    such includes are not read. Raises nginx_parse.ConfigError when the
     configuration cannot be read or parsed."""
     if server not in SERVERS:
         raise ValueError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
@@ -58,18 +58,18 @@ def _validate(server, config, path_map, check_sockets, apache_version, apache_de
     report = Report()
     fs = FileSystem(sockets=pool_sockets)
     if server == "nginx":
-        loader = _nginx.Loader(path_map, allowed_roots=roots)
+        loader = nginx_parse.Loader(path_map, allowed_roots=roots)
         tree = loader.load(config)
-        _nginx_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+        nginx_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
     else:
         options = {"defines": apache_defines}
         if apache_version is not None:
             options["version"] = apache_version
-        loader = _apache.Loader(path_map, allowed_roots=roots, **options)
+        loader = apache_parse.Loader(path_map, allowed_roots=roots, **options)
         tree = loader.load(config)
         for file, line, message in loader.warnings:
             report.finding(WARNING, file, line, "Define", None, message)
-        _apache_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+        apache_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
     if roots:
         check_allowed_roots(report, roots)
     return Result(report, list(loader.files_parsed))
@@ -94,4 +94,4 @@ def check_allowed_roots(report, roots):
                        "%s %s" % (reference["path"], outside))
 
 
-ConfigError = _nginx.ConfigError
+ConfigError = nginx_parse.ConfigError
