@@ -7,7 +7,8 @@
 # The molecule scenarios run LASTGOOD_TEST_JOBS at a time (default 2), the
 # longest first. Each has its own containers on their own loopback
 # (network: none), and the collection comes from the symlink farm
-# (prerun: false in every molecule.yml), so side by side they share nothing.
+# (prerun: false in .config/molecule/config.yml, the base config every
+# scenario's molecule.yml is merged over), so side by side they share nothing.
 #   hack/test.sh                 all suites
 #   hack/test.sh unit lint       only these suites
 #   hack/test.sh molecule:default
@@ -39,7 +40,9 @@ run_suite() {
     # miss new roles. molecule installs it again at its next run.
     lint) rm -rf "$HOME/.ansible/collections/ansible_collections/lastgood/webstack"; ansible-lint ;;
     changelog) antsibull-changelog lint ;;
-    molecule:*) molecule test -s "${1#molecule:}" ;;
+    # The base config named, not left to molecule's search of the git root:
+    # a copy of the tree without .git runs the same scenarios.
+    molecule:*) molecule --base-config .config/molecule/config.yml test -s "${1#molecule:}" ;;
     *) echo "unknown suite $1 (known: unit sanity lint changelog ${scenarios[*]})"; return 2 ;;
   esac
 }
