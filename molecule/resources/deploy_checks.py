@@ -42,3 +42,16 @@ def release_named(host, state, version):
         if text.exists and "'%s'" % version in text.content_string:
             return release_id
     raise AssertionError("no release returns %s: %s" % (version, state["releases"]))
+
+
+def check_live(host, version):
+    """The release whose lib/release.php returns ``version`` is the live one:
+    ``current`` points at it, the registry has it as current and known good,
+    and it answers. Returns its id."""
+    state = registry(host)
+    release_id = release_named(host, state, version)
+    assert current_release(host) == release_id
+    assert state["current"] == state["known_good"] == release_id
+    status, body = served(host)
+    assert status == "200" and body.startswith("lastgood demo release " + version), body
+    return release_id
