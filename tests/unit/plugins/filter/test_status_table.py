@@ -8,6 +8,8 @@ import os
 import pytest
 import yaml
 
+from ansible.errors import AnsibleFilterError
+from ansible_collections.lastgood.webstack.plugins.filter.status_table import FilterModule, status_table
 from ansible_collections.lastgood.webstack.tests.unit.plugins.callback.test_timeline_callback import (
     COLLECTION_ROOT,
     ansible_playbook,
@@ -87,6 +89,79 @@ EVENTS = [
     "web8           2026-11-28 05:11:00  x            v1             None",
     "",
 ]
+
+
+def hostvars(registered, var="lastgood_status"):
+    return {name: ({var: registered[name]} if name in registered else {}) for name in HOSTS}
+
+
+def rows(text):
+    """The text as the playbook shows it: split on newlines."""
+    return text.split("\n")
+
+
+# The filter, branch by branch ---------------------------------------------------
+
+def test_the_releases_table_is_the_one_the_jinja_printed():
+    assert rows(status_table(HOSTS, hostvars(REGISTERED))) == TABLE
+
+
+def test_the_events_table_is_the_one_the_jinja_printed():
+    assert rows(status_table(HOSTS, hostvars(REGISTERED), table="events")) == EVENTS
+
+
+def test_each_line_ends_in_a_newline_and_no_hosts_is_the_header_alone():
+    assert status_table([], {}) == TABLE[0] + "\n"
+    assert status_table([], {}, table="events") == EVENTS[0] + "\n"
+
+
+def test_the_result_can_be_registered_under_another_name():
+    assert rows(status_table(HOSTS, hostvars(REGISTERED, "shop_status"), result_var="shop_status")) == TABLE
+    # the default name finds nothing: no answer, as web5
+    assert rows(status_table(["web1"], hostvars(REGISTERED, "shop_status")))[1] == TABLE[5].replace("web5", "web1")
+
+
+@pytest.mark.parametrize("result, row", [
+    # only the last four releases, newest first
+    ({"releases": [{"id": "v%d" % number, "status": "bad"} for number in range(1, 7)], "current": "v6",
+      "known_good": None, "frozen": None},
+     "web1           v6             -              v6:bad  v5:bad  v4:bad  v3:bad                             no"),
+    # a registry without releases yet, and entries that are not releases
+    ({"releases": None, "current": None, "known_good": None, "frozen": False},
+     "web1           -              -                                                                         no"),
+    ({"releases": ["junk", {"id": "v1", "status": "known_good"}], "current": "v1", "known_good": "v1", "frozen": {}},
+     "web1           v1             v1             v1:known_good                                              no"),
+    # a freeze record that is not a dict is shown as it is
+    ({"releases": [], "frozen": "yes"},
+     "web1           -              -                                                                         yes"),
+    # a result that is not a dict, or a registered message that is null
+    ("not a result", "web1           ?              ?              no answer: unreachable                                     ?"),
+    ({"msg": None}, "web1           ?              ?              no answer: None                                            ?"),
+])
+def test_release_rows(result, row):
+    assert rows(status_table(["web1"], {"web1": {"lastgood_status": result}}))[1] == row
+
+
+def test_event_rows_skip_what_is_not_an_event_and_a_host_without_variables():
+    registered = {"events": ["junk", {"at": "2026-11-28T05:02:09.000000Z", "event": "known_good", "release": "v1",
+                                      "by": "deploy", "reason": 42}]}
+    assert rows(status_table(["web1", "gone"], {"web1": {"lastgood_status": registered}}, table="events"))[1:] == [
+        "web1           2026-11-28 05:02:09  known_good   v1             deploy: 42", ""]
+    assert rows(status_table(["web1"], {"web1": {"lastgood_status": {"events": None}}}, table="events")) == \
+        [EVENTS[0], ""]
+
+
+def test_input_that_is_not_hosts_and_hostvars_or_an_unknown_table_is_an_error():
+    with pytest.raises(AnsibleFilterError, match="list of hosts"):
+        status_table("web1", {})
+    with pytest.raises(AnsibleFilterError, match="needs hostvars"):
+        status_table(["web1"], ["web1"])
+    with pytest.raises(AnsibleFilterError, match="releases or events, not 'hosts'"):
+        status_table(["web1"], {}, table="hosts")
+
+
+def test_the_filter_is_registered_under_its_name():
+    assert FilterModule().filters()["status_table"] is status_table
 
 
 # The playbook, on these registered results -------------------------------------
