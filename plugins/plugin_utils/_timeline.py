@@ -569,4 +569,3 @@ def render_merged(entries, files, sources, production_hosts=None):
         return []
     return render(rows, [runs_label(files)], times[0], events_path=", ".join(sources),
                   production_hosts=production_hosts, end=times[-1])
-
