@@ -42,11 +42,8 @@ import os
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.lastgood.webstack.plugins.module_utils._release.registry import (
-    ReleaseError,
-    checksum_of,
-    manifest_lines,
-)
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.layout import ReleaseError
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.manifest import checksum_of, manifest_lines
 
 
 class LookupModule(LookupBase):

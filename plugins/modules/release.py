@@ -361,7 +361,16 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candida
     server_binary,
     test_candidate,
 )
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import (
+    fsops,
+    layout,
+    lease,
+    lifecycle,
+    manifest,
+    registry,
+    repair,
+    rollback,
+)
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
     ServiceError,
     read_pid,
@@ -404,54 +413,54 @@ def run_state(module, site, state, params, extra):
         record = state["releases"].get(release_id or "") or {}
         if wanted == "staged" or (wanted == "live" and record.get("status") != "known_good"
                                   and site.current() != release_id):
-            raise registry.ReleaseError(
+            raise layout.ReleaseError(
                 "site %s is frozen (%s): new releases are refused until it is thawed (the freeze playbook with "
                 "lastgood_freeze=false, or state=thawed); switching back to a known-good release is still allowed"
                 % (site.name, registry.describe_freeze(frozen)))
     if wanted == "unleased":
-        return registry.drop_lease(site, params["lock_owner"], params["force"], check_mode)
+        return lease.drop_lease(site, params["lock_owner"], params["force"], check_mode)
     if wanted in ("frozen", "thawed"):
         if wanted == "frozen" and not params["reason"]:
-            raise registry.ReleaseError("state=frozen needs reason, why the site is frozen")
-        return registry.set_freeze(site, state, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
+            raise layout.ReleaseError("state=frozen needs reason, why the site is frozen")
+        return lifecycle.set_freeze(site, state, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
                                    check_mode)
     if wanted == "rolled_back":
         return roll_back(module, site, state, params, check_mode, extra)
     actions = []
     if wanted == "leased" and params["break_lease_of"]:
-        broken = registry.break_stale_lease(site, state, params["break_lease_of"], params["lock_owner"], check_mode)
+        broken = lease.break_stale_lease(site, state, params["break_lease_of"], params["lock_owner"], check_mode)
         if broken is not None:
             extra["lease_broken"] = broken
-            actions.append("broke the stale lease of %s" % registry.describe_lease(broken))
+            actions.append("broke the stale lease of %s" % lease.describe_lease(broken))
     if wanted != "verified":
-        registry.check_lease(site, params["lock_owner"], state)
+        lease.check_lease(site, params["lock_owner"], state)
     if wanted == "leased":
         if not params["lock_owner"]:
-            raise registry.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
-        return actions + registry.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode,
+            raise layout.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
+        return actions + lease.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode,
                                              holder=params["lease_holder"])
     if wanted == "staged":
         if not params["src"]:
-            raise registry.ReleaseError("state=staged needs src, the directory on the host to stage")
-        return registry.stage(site, state, release_id, params["src"], check_mode)
+            raise layout.ReleaseError("state=staged needs src, the directory on the host to stage")
+        return lifecycle.stage(site, state, release_id, params["src"], check_mode)
     if wanted == "validated":
-        return registry.mark_validated(site, state, release_id, check_mode)
+        return lifecycle.mark_validated(site, state, release_id, check_mode)
     if wanted == "live":
         if params["php_fpm"] and site.current() != release_id:
             require_php_fpm(site, release_id, params["php_fpm"])
-        return registry.switch(site, state, release_id, check_mode)
+        return lifecycle.switch(site, state, release_id, check_mode)
     if wanted == "known_good":
-        return registry.mark_known_good(site, state, release_id, check_mode)
+        return lifecycle.mark_known_good(site, state, release_id, check_mode)
     if wanted in ("invalid", "bad"):
-        return registry.mark_failed(site, state, release_id, wanted, params["reason"], check_mode)
+        return lifecycle.mark_failed(site, state, release_id, wanted, params["reason"], check_mode)
     if wanted == "absent":
-        return registry.remove(site, state, release_id, check_mode)
+        return lifecycle.remove(site, state, release_id, check_mode)
     if wanted == "pruned":
         if params["keep"] < 1:
-            raise registry.ReleaseError("keep must be at least 1, not %s" % params["keep"])
-        return registry.prune(site, state, params["keep"], check_mode)
+            raise layout.ReleaseError("keep must be at least 1, not %s" % params["keep"])
+        return lifecycle.prune(site, state, params["keep"], check_mode)
     if wanted == "unswitched":
-        return registry.unswitch(site, state, check_mode)
+        return lifecycle.unswitch(site, state, check_mode)
     return []
 
 
@@ -461,10 +470,10 @@ def roll_back(module, site, state, params, check_mode, extra):
     in place; then switch and mark the release rolled back from bad."""
     owner = params["lock_owner"] or "rollback"
     actions = []
-    broken = registry.break_lease(site, state, owner, check_mode)
+    broken = lease.break_lease(site, state, owner, check_mode)
     if broken is not None:
         extra["lease_broken"] = broken
-        actions.append("broke the lease of %s" % registry.describe_lease(broken))
+        actions.append("broke the lease of %s" % lease.describe_lease(broken))
     config_test = None
     if params["config_test"]:
         server = params["config_test"]
@@ -478,14 +487,14 @@ def roll_back(module, site, state, params, check_mode, extra):
                     server, config_dir, {site.current_link: site.release_dir(target)}, binary,
                     lambda cmd, environ: module.run_command(cmd, environ_update=environ))
             except OSError as error:
-                raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
+                raise layout.ReleaseError("cannot copy %s for the config test: %s: %s" % (
                     config_dir, error.filename, error.strerror))
             return rc, output
-    done, rollback = registry.restore_known_good(site, state, params["release_id"], params["reason"], check_mode,
+    done, restored = rollback.restore_known_good(site, state, params["release_id"], params["reason"], check_mode,
                                                  config_test, server=params["config_test"])
-    if "config_test" in rollback:
-        extra["config_test"] = rollback.pop("config_test")
-    extra["rollback"] = rollback
+    if "config_test" in restored:
+        extra["config_test"] = restored.pop("config_test")
+    extra["rollback"] = restored
     return actions + done
 
 
@@ -493,15 +502,15 @@ def load_and_run(module, site, params, extra):
     """Read the registry and make the change; ``(state, before, actions)``.
     A repair reads the registry its own way: it may not parse."""
     if params["state"] == "repaired":
-        registry.check_lease(site, params["lock_owner"])
-        state, before, actions, report = registry.repair(site, module.check_mode)
+        lease.check_lease(site, params["lock_owner"])
+        state, before, actions, report = repair.repair(site, module.check_mode)
         extra["repair"] = report
         for warning in report["warnings"]:
             module.warn(warning)
         if actions and not module.check_mode and report["kept_as"]:
             # A copy: state.json is only ever replaced whole, by save_state.
             with open(site.state_path, "rb") as damaged:
-                registry.write_atomic(report["kept_as"], damaged.read(), mode=0o600)
+                fsops.write_atomic(report["kept_as"], damaged.read(), mode=0o600)
         return state, before, actions
     state = site.load_state()
     before = copy.deepcopy(state)
@@ -513,7 +522,7 @@ def require_php_fpm(site, release_id, php_fpm):
     pid file: its code could not be made to follow the switch."""
     pid = read_pid(php_fpm["pidfile"])
     if running_php_fpm(php_fpm["pidfile"]) is None:
-        raise registry.ReleaseError(
+        raise layout.ReleaseError(
             "no PHP-FPM runs under %s (%s), so the PHP code that answers could not be made to follow a switch to %s; "
             "nothing was switched. Start PHP-FPM (the site role does), or give the pid file it writes (the "
             "deploy role's deploy_php_fpm_pidfile)" % (
@@ -567,7 +576,7 @@ def main():
     wanted = params["state"]
     try:
         if params["release_id"] is not None:
-            registry.check_release_id(params["release_id"])
+            layout.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
         switched_from = None
         new_events = []
@@ -588,11 +597,11 @@ def main():
                         state, before, actions = load_and_run(module, site, params, extra)
                         new_events = state.get("events", [])[len(before.get("events", [])):]
                         for event in new_events:
-                            event.setdefault("by", params["lock_owner"] or registry.user())
+                            event.setdefault("by", params["lock_owner"] or layout.user())
                         if actions:
                             site.save_state(state)
                     break
-                except registry.LeaseHeld:
+                except layout.LeaseHeld:
                     # A deploy holds the site: wait for it as for the lock.
                     if wanted != "leased" or time.monotonic() >= deadline:
                         raise
@@ -618,7 +627,7 @@ def main():
         if params["release_id"] is not None and params["release_id"] in state["releases"]:
             result["release"] = registry.public_release(state, params["release_id"])
         if wanted == "verified":
-            differences = registry.verify(site, state, params["release_id"])
+            differences = manifest.verify(site, state, params["release_id"])
             result["differences"] = differences or {"changed": [], "missing": [], "added": []}
             if differences:
                 module.fail_json(msg="release %s differs from its manifest: %s" % (
@@ -628,7 +637,7 @@ def main():
             result["diff"] = dict(before=summary(before), after=summary(state),
                                   before_header="%s (before)" % site.state_path,
                                   after_header="%s (after)" % site.state_path)
-    except registry.ReleaseError as error:
+    except layout.ReleaseError as error:
         module.fail_json(msg=str(error))
     except OSError as error:
         module.fail_json(msg="%s: %s" % (getattr(error, "filename", None) or params["site"], error.strerror or error))

@@ -159,7 +159,7 @@ lease:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, registry, rollback
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import read_pid, running_php_fpm
 
 
@@ -188,13 +188,13 @@ def main():
         if module.params["rollback_target"]:
             wanted = module.params["rollback_to"]
             if wanted is not None:
-                registry.check_release_id(wanted)
-            target, skipped = registry.rollback_target(site, state, wanted)
+                layout.check_release_id(wanted)
+            target, skipped = rollback.rollback_target(site, state, wanted)
             result["rollback"] = dict(target=target, skipped=skipped)
         pidfile = module.params["php_fpm_pidfile"]
         if pidfile:
             result["php_fpm"] = dict(pidfile=pidfile, pid=read_pid(pidfile), running=running_php_fpm(pidfile) is not None)
-    except registry.ReleaseError as error:
+    except layout.ReleaseError as error:
         module.fail_json(msg=str(error))
     module.exit_json(**result)
 

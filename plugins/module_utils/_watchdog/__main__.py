@@ -14,7 +14,7 @@ import sys
 import time
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._probe import ProbeError, Target
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, registry
 from ansible_collections.lastgood.webstack.plugins.module_utils._watchdog.watcher import (
     MODULE,
     ConfigError,
@@ -39,7 +39,7 @@ def supervise(argv):
         started = time.monotonic()
         child = subprocess.Popen([sys.executable, "-m", MODULE] + argv)
         rc = child.wait()
-        sys.stderr.write("%s watchdog exited (%s); starting it again in %.0fs\n" % (registry.now(), rc, backoff))
+        sys.stderr.write("%s watchdog exited (%s); starting it again in %.0fs\n" % (layout.now(), rc, backoff))
         sys.stderr.flush()
         time.sleep(backoff)
         backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, 30.0)
@@ -64,9 +64,9 @@ def main(argv=None):
             for url in config["urls"]:
                 Target(url)
             return 0
-        watchdog = Watchdog(config, log=lambda text: (sys.stderr.write("%s %s\n" % (registry.now(), text)),
+        watchdog = Watchdog(config, log=lambda text: (sys.stderr.write("%s %s\n" % (layout.now(), text)),
                                                       sys.stderr.flush()))
-    except (ConfigError, registry.ReleaseError, ProbeError) as error:
+    except (ConfigError, layout.ReleaseError, ProbeError) as error:
         sys.stderr.write("watchdog: %s\n" % error)
         return 2
     watchdog.forever()

@@ -6,7 +6,7 @@
 It probes the live release every ``interval`` seconds. After ``failures``
 consecutive failed checks (re-checked every ``retry_interval`` seconds once
 one failed) it restores the last known-good release through the same code
-as the rollback (``_release.restore_known_good``: manifest check, the
+as the rollback (``_release.rollback.restore_known_good``: manifest check, the
 server's own config test, switch, the failing release marked bad), reloads
 the servers, probes again and records every step as an event in the site's
 registry. It never acts while a deploy holds the site, rolls back from a
@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.parse
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry, rollback
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
     default_config_dir,
     server_binary,
@@ -127,7 +127,7 @@ def find_binary(name, required, dirs):
             return candidate
     found = shutil.which(name)
     if found is None and required:
-        raise registry.ReleaseError("%s is not installed (looked in %s and PATH)" % (name, ", ".join(dirs or [])))
+        raise layout.ReleaseError("%s is not installed (looked in %s and PATH)" % (name, ", ".join(dirs or [])))
     return found
 
 
@@ -177,7 +177,7 @@ class Watchdog:
             return config["interval"]
         self.failed_checks += 1
         if self.first_failure_at is None:
-            self.first_failure_at = registry.now()
+            self.first_failure_at = layout.now()
         why = describe_failure(summary, problems) if summary else "; ".join(problems)
         self.log("%s: %s failed check %d of %d: %s" % (self.site.name, current, self.failed_checks,
                                                        config["failures"], why))
@@ -194,7 +194,7 @@ class Watchdog:
         while True:
             try:
                 wait = self.step()
-            except registry.ReleaseError as error:
+            except layout.ReleaseError as error:
                 self.log("%s: %s" % (self.site.name, error))
                 wait = self.config["interval"]
             except Exception as error:  # pylint: disable=broad-except
@@ -212,8 +212,8 @@ class Watchdog:
             return None
         if release_id not in self._expected:
             try:
-                settings = registry.read_probe(self.site.release_dir(release_id)) or {}
-            except (OSError, registry.ReleaseError) as error:
+                settings = manifest.read_probe(self.site.release_dir(release_id)) or {}
+            except (OSError, layout.ReleaseError) as error:
                 self.log("%s: not checking which release answers: %s" % (self.site.name, error))
                 settings = {}
             self._expected[release_id] = settings.get("expect_body")
@@ -231,7 +231,7 @@ class Watchdog:
         try:
             lock = site.lock(config["lock_timeout"])
             lock.acquire()
-        except registry.ReleaseError as error:
+        except layout.ReleaseError as error:
             self.log("%s: not acting this time: %s" % (site.name, error))
             return None
         switched = None
@@ -250,11 +250,10 @@ class Watchdog:
             recorded = len(state.get("events", []))
             if refusal is None:
                 try:
-                    _actions, rollback = registry.restore_known_good(
+                    _actions, switched = rollback.restore_known_good(
                         site, state, None, "watchdog: " + reason, False, self._config_test(),
                         server=config["server"] or "the server")
-                    switched = rollback
-                except registry.ReleaseError as error:
+                except layout.ReleaseError as error:
                     refusal = str(error)
             if switched is not None:
                 memory["rolled_back_from"] = (memory["rolled_back_from"] + [failing])[-20:]
@@ -278,10 +277,10 @@ class Watchdog:
             return events[0]
         return self._after_switch(failing, switched, events)
 
-    def _after_switch(self, failing, rollback, events):
+    def _after_switch(self, failing, restored, events):
         config = self.config
         site = self.site
-        target = rollback["target"]
+        target = restored["target"]
         notes = []
         try:
             done = reload_after_switch(self.run, php_fpm=config["php_fpm"], reload_command=config["reload_command"])
@@ -331,7 +330,7 @@ class Watchdog:
                 rc, output, _cmd = test_candidate(server, config_dir, {site.current_link: site.release_dir(target)},
                                                   binary, self.run)
             except OSError as error:
-                raise registry.ReleaseError("cannot copy %s for the config test: %s: %s" % (
+                raise layout.ReleaseError("cannot copy %s for the config test: %s: %s" % (
                     config_dir, error.filename, error.strerror))
             return rc, output
         return config_test

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import lease, lifecycle, registry
 from ansible_collections.lastgood.webstack.plugins.module_utils._watchdog import watcher as _watchdog
 
 
@@ -25,10 +25,10 @@ def _release(site, state, release_id, text, known_good=True, probe=None):
     if probe is not None:
         with open(os.path.join(src, "probe.json"), "w") as handle:
             json.dump(probe, handle)
-    registry.stage(site, state, release_id, src, False)
-    registry.switch(site, state, release_id, False)
+    lifecycle.stage(site, state, release_id, src, False)
+    lifecycle.switch(site, state, release_id, False)
     if known_good:
-        registry.mark_known_good(site, state, release_id, False)
+        lifecycle.mark_known_good(site, state, release_id, False)
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_a_recovering_site_resets_the_count(site):
 
 def test_it_never_acts_while_a_deploy_holds_the_site(site):
     watchdog, ran, alerts, _lines = make(site, {"v1"}, failures=1)
-    registry.take_lease(site, "deploy alice", 600, False)
+    lease.take_lease(site, "deploy alice", 600, False)
     for _round in range(3):
         watchdog.step()
     assert site.current() == "v2" and watchdog.probe.calls == 0 and not alerts
@@ -179,7 +179,7 @@ def test_it_rolls_back_from_a_release_once_only(site):
     # Someone puts v2 back by hand (it is bad now, so only by marking it good again).
     state = site.load_state()
     state["releases"]["v2"]["status"] = "known_good"
-    registry.switch(site, state, "v2", False)
+    lifecycle.switch(site, state, "v2", False)
     site.save_state(state)
     watchdog.step()
     assert site.current() == "v2"

@@ -10,13 +10,13 @@ import time
 import pytest
 
 from ansible.module_utils import _internal as module_utils_internal
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry
 from ansible_collections.lastgood.webstack.plugins.module_utils._release import services
 from ansible_collections.lastgood.webstack.plugins.modules import release
 
 
-# .../ansible_collections/lastgood/webstack/plugins/module_utils/_release.py
-COLLECTIONS_DIR = os.path.abspath(registry.__file__).rsplit(os.sep + "ansible_collections" + os.sep, 1)[0]
+# .../ansible_collections/lastgood/webstack/plugins/module_utils/_release/layout.py
+COLLECTIONS_DIR = os.path.abspath(layout.__file__).rsplit(os.sep + "ansible_collections" + os.sep, 1)[0]
 
 V1 = {"nginx/shop.conf": "server {}\n", "app/index.php": "<?php echo 'v1';\n"}
 V2 = {"nginx/shop.conf": "server {}\n", "app/index.php": "<?php echo 'v2';\n"}
@@ -27,9 +27,9 @@ def test_stage_writes_manifest_and_checksum(env):
     result = call(release_id="v1", state="staged", src=source("v1", V1))
     assert result["changed"]
     release_dir = base / "shop" / "releases" / "v1"
-    manifest = (release_dir / "MANIFEST.sha256").read_text()
-    assert [line.split("  ")[1] for line in manifest.splitlines()] == ["app/index.php", "nginx/shop.conf"]
-    assert result["release"]["checksum"] == registry.checksum_of(manifest)
+    manifest_text = (release_dir / "MANIFEST.sha256").read_text()
+    assert [line.split("  ")[1] for line in manifest_text.splitlines()] == ["app/index.php", "nginx/shop.conf"]
+    assert result["release"]["checksum"] == manifest.checksum_of(manifest_text)
     assert result["release"]["status"] == "staged"
     # The same content again: nothing to do.
     assert not call(release_id="v1", state="staged", src=source("v1", V1))["changed"]
