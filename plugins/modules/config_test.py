@@ -43,15 +43,12 @@ options:
     type: path
 attributes:
   check_mode:
-    support: full
-    description: The test only reads the live configuration, so check mode runs it too.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show.
+    details: The test only reads the live configuration, so check mode runs it too.
   platform:
-    support: full
-    platforms: posix
-    description: Needs the server's binary on the host.
+    details: Needs the server's binary on the host.
+extends_documentation_fragment:
+  - lastgood.webstack.attributes
+  - lastgood.webstack.attributes.read_only
 notes:
   - Relative paths in the server's configuration are resolved inside the copy, absolute paths outside the
     configuration directory stay live, as the server would read them once the release is switched in.

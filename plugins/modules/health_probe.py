@@ -72,15 +72,10 @@ options:
     default: true
 attributes:
   check_mode:
-    support: full
-    description: A probe only sends GET requests, so it runs in check mode too and reports the site's health.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the managed host with its Python standard library alone.
+    details: A probe only sends GET requests, so it runs in check mode too and reports the site's health.
+extends_documentation_fragment:
+  - lastgood.webstack.attributes
+  - lastgood.webstack.attributes.read_only
 notes:
   - A request counts as failed when its status is not in O(expect_status), its body does not match O(expect_body),
     it times out, or the connection fails (counted under C(no_answer) in RV(status_counts)).

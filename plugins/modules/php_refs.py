@@ -81,16 +81,11 @@ options:
         whose CPUs the site needs; trees of fewer than 64 files per process are scanned in one anyway.
     type: int
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads, so check mode runs the same scan.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show.
   platform:
-    support: full
-    platforms: posix
-    description: Runs on the managed host with its Python standard library alone (C(lint) needs the PHP CLI).
+    details: O(lint) needs the PHP CLI.
+extends_documentation_fragment:
+  - lastgood.webstack.attributes
+  - lastgood.webstack.attributes.read_only
 notes:
   - C(./) and C(../) paths are resolved against the including file's directory; PHP uses the executing script's,
     which is the same for the usual front-controller layout.

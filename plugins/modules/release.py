@@ -144,7 +144,7 @@ options:
   reload:
     description:
       - The web server to reload gracefully after a switch, the way Debian's own units do, called directly
-        (C(nginx): V([/usr/sbin/nginx, -s, reload]); C(apache): V([/usr/sbin/apache2ctl, graceful])).
+        (V([/usr/sbin/nginx, -s, reload]) for V(nginx), V([/usr/sbin/apache2ctl, graceful]) for V(apache)).
       - A shorthand for O(reload_command) with the same timing and failure handling; mutually exclusive with it.
     type: str
     choices: [nginx, apache]
@@ -184,14 +184,11 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change without changing anything.
   diff_mode:
     support: full
-    description: Shows the registry (current, known good, each release's status) before and after.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the managed host with its Python standard library alone.
+    details: Shows the registry (current, known good, each release's status) before and after.
+extends_documentation_fragment:
+  - lastgood.webstack.attributes
 seealso:
   - module: lastgood.webstack.release_info
   - module: lastgood.webstack.web_refs
@@ -351,183 +348,15 @@ differences:
   sample: {changed: [app/index.php], missing: [], added: []}
 """
 
-import copy
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
-    default_config_dir,
-    server_binary,
-    test_candidate,
-)
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import (
-    fsops,
-    layout,
-    lease,
-    lifecycle,
-    manifest,
-    registry,
-    repair,
-    rollback,
-)
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry, rollback, states
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
     ServiceError,
-    read_pid,
     reload_after_switch,
     reload_command_for,
-    running_php_fpm,
 )
-
-_NEEDS_ID = ("staged", "validated", "live", "known_good", "invalid", "bad", "absent", "verified")
-
-
-def summary(state):
-    """The registry in a few lines, for diff mode."""
-    lines = ["current: %s" % state.get("current"), "known_good: %s" % state.get("known_good"),
-             "previous_known_good: %s" % state.get("previous_known_good")]
-    for release_id in registry.releases_by_age(state):
-        record = state["releases"][release_id]
-        lines.append("release %s: %s %s" % (release_id, record.get("status"), record.get("checksum", "")[:12]))
-    return "\n".join(lines) + "\n"
-
-
-def run(module, site, state, params, extra):
-    actions = run_state(module, site, state, params, extra)
-    note = params["note"]
-    if note and params["release_id"] in state["releases"]:
-        notes = state["releases"][params["release_id"]].setdefault("notes", {})
-        if any(notes.get(key) != value for key, value in note.items()):
-            if not module.check_mode:
-                notes.update(note)
-            actions = actions + ["noted %s on release %s" % (", ".join(sorted(note)), params["release_id"])]
-    return actions
-
-
-def run_state(module, site, state, params, extra):
-    wanted = params["state"]
-    release_id = params["release_id"]
-    check_mode = module.check_mode
-    frozen = site.freeze()
-    if frozen is not None:
-        record = state["releases"].get(release_id or "") or {}
-        if wanted == "staged" or (wanted == "live" and record.get("status") != "known_good"
-                                  and site.current() != release_id):
-            raise layout.ReleaseError(
-                "site %s is frozen (%s): new releases are refused until it is thawed (the freeze playbook with "
-                "lastgood_freeze=false, or state=thawed); switching back to a known-good release is still allowed"
-                % (site.name, registry.describe_freeze(frozen)))
-    if wanted == "unleased":
-        return lease.drop_lease(site, params["lock_owner"], params["force"], check_mode)
-    if wanted in ("frozen", "thawed"):
-        if wanted == "frozen" and not params["reason"]:
-            raise layout.ReleaseError("state=frozen needs reason, why the site is frozen")
-        return lifecycle.set_freeze(site, state, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
-                                   check_mode)
-    if wanted == "rolled_back":
-        return roll_back(module, site, state, params, check_mode, extra)
-    actions = []
-    if wanted == "leased" and params["break_lease_of"]:
-        broken = lease.break_stale_lease(site, state, params["break_lease_of"], params["lock_owner"], check_mode)
-        if broken is not None:
-            extra["lease_broken"] = broken
-            actions.append("broke the stale lease of %s" % lease.describe_lease(broken))
-    if wanted != "verified":
-        lease.check_lease(site, params["lock_owner"], state)
-    if wanted == "leased":
-        if not params["lock_owner"]:
-            raise layout.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
-        return actions + lease.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode,
-                                             holder=params["lease_holder"])
-    if wanted == "staged":
-        if not params["src"]:
-            raise layout.ReleaseError("state=staged needs src, the directory on the host to stage")
-        return lifecycle.stage(site, state, release_id, params["src"], check_mode)
-    if wanted == "validated":
-        return lifecycle.mark_validated(site, state, release_id, check_mode)
-    if wanted == "live":
-        if params["php_fpm"] and site.current() != release_id:
-            require_php_fpm(site, release_id, params["php_fpm"])
-        return lifecycle.switch(site, state, release_id, check_mode)
-    if wanted == "known_good":
-        return lifecycle.mark_known_good(site, state, release_id, check_mode)
-    if wanted in ("invalid", "bad"):
-        return lifecycle.mark_failed(site, state, release_id, wanted, params["reason"], check_mode)
-    if wanted == "absent":
-        return lifecycle.remove(site, state, release_id, check_mode)
-    if wanted == "pruned":
-        if params["keep"] < 1:
-            raise layout.ReleaseError("keep must be at least 1, not %s" % params["keep"])
-        return lifecycle.prune(site, state, params["keep"], check_mode)
-    if wanted == "unswitched":
-        return lifecycle.unswitch(site, state, check_mode)
-    return []
-
-
-def roll_back(module, site, state, params, check_mode, extra):
-    """Choose (or take) the known-good release to restore, check its files
-    against its manifest and, with config_test, the server's own test with it
-    in place; then switch and mark the release rolled back from bad."""
-    owner = params["lock_owner"] or "rollback"
-    actions = []
-    broken = lease.break_lease(site, state, owner, check_mode)
-    if broken is not None:
-        extra["lease_broken"] = broken
-        actions.append("broke the lease of %s" % lease.describe_lease(broken))
-    config_test = None
-    if params["config_test"]:
-        server = params["config_test"]
-        config_dir = default_config_dir(server)
-        binary = server_binary(lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),
-                               server, config_dir)
-
-        def config_test(target):
-            try:
-                rc, output, _cmd = test_candidate(
-                    server, config_dir, {site.current_link: site.release_dir(target)}, binary,
-                    lambda cmd, environ: module.run_command(cmd, environ_update=environ))
-            except OSError as error:
-                raise layout.ReleaseError("cannot copy %s for the config test: %s: %s" % (
-                    config_dir, error.filename, error.strerror))
-            return rc, output
-    done, restored = rollback.restore_known_good(site, state, params["release_id"], params["reason"], check_mode,
-                                                 config_test, server=params["config_test"])
-    if "config_test" in restored:
-        extra["config_test"] = restored.pop("config_test")
-    extra["rollback"] = restored
-    return actions + done
-
-
-def load_and_run(module, site, params, extra):
-    """Read the registry and make the change; ``(state, before, actions)``.
-    A repair reads the registry its own way: it may not parse."""
-    if params["state"] == "repaired":
-        lease.check_lease(site, params["lock_owner"])
-        state, before, actions, report = repair.repair(site, module.check_mode)
-        extra["repair"] = report
-        for warning in report["warnings"]:
-            module.warn(warning)
-        if actions and not module.check_mode and report["kept_as"]:
-            # A copy: state.json is only ever replaced whole, by save_state.
-            with open(site.state_path, "rb") as damaged:
-                fsops.write_atomic(report["kept_as"], damaged.read(), mode=0o600)
-        return state, before, actions
-    state = site.load_state()
-    before = copy.deepcopy(state)
-    return state, before, run(module, site, state, params, extra)
-
-
-def require_php_fpm(site, release_id, php_fpm):
-    """Refuse to switch ``release_id`` in while no PHP-FPM runs under the
-    pid file: its code could not be made to follow the switch."""
-    pid = read_pid(php_fpm["pidfile"])
-    if running_php_fpm(php_fpm["pidfile"]) is None:
-        raise layout.ReleaseError(
-            "no PHP-FPM runs under %s (%s), so the PHP code that answers could not be made to follow a switch to %s; "
-            "nothing was switched. Start PHP-FPM (the site role does), or give the pid file it writes (the "
-            "deploy role's deploy_php_fpm_pidfile)" % (
-                php_fpm["pidfile"], "no pid in it" if pid is None else "pid %d is not a running PHP-FPM" % pid,
-                release_id))
 
 
 def run_argv(module, argv):
@@ -540,35 +369,75 @@ def run_argv(module, argv):
         return 127, "", str(error)
 
 
+ARGUMENT_SPEC = dict(
+        site=dict(type="str", required=True),
+        base_dir=dict(type="path", default="/srv/lastgood"),
+        release_id=dict(type="str"),
+        state=dict(type="str", required=True, choices=[
+            "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
+            "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed", "repaired"]),
+        src=dict(type="path"),
+        reason=dict(type="str"),
+        note=dict(type="dict"),
+        config_test=dict(type="str", choices=["nginx", "apache"]),
+        keep=dict(type="int", default=5),
+        lock_timeout=dict(type="float", default=30),
+        lock_owner=dict(type="str"),
+        lease_seconds=dict(type="int", default=1800),
+        lease_holder=dict(type="dict"),
+        break_lease_of=dict(type="str"),
+        force=dict(type="bool", default=False),
+        reload_command=dict(type="list", elements="str"),
+        reload=dict(type="str", choices=["nginx", "apache"]),
+        php_fpm=dict(type="dict", options=dict(
+            pidfile=dict(type="path", required=True),
+            wait_for=dict(type="list", elements="path", default=[]),
+            timeout=dict(type="float", default=30),
+        )),
+    )
+
+
+def config_test_of(module, site):
+    """The server's own test of a rollback's candidate configuration, or
+    None without O(config_test)."""
+    server = module.params["config_test"]
+    if not server:
+        return None
+    return rollback.candidate_config_test(
+        site, server, lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),
+        lambda cmd, environ: module.run_command(cmd, environ_update=environ))
+
+
+def reload_services(module, site, result):
+    """After a switch: PHP-FPM, then the web server, in this module call."""
+    params = module.params
+    switched_to = site.current()
+    try:
+        result.update(reload_after_switch(
+            lambda argv: run_argv(module, argv), php_fpm=params["php_fpm"],
+            reload_command=reload_command_for(params["reload"], params["reload_command"])))
+    except ServiceError as error:
+        result.update(error.done)
+        module.fail_json(msg="switched %s to %s, but %s" % (site.name, switched_to or "no release", error), **result)
+    if params["php_fpm"] and not result["php_fpm"]["running"]:
+        module.warn("switched %s to %s while no PHP-FPM ran under %s: nothing to reload" % (
+            site.name, switched_to or "no release", params["php_fpm"]["pidfile"]))
+
+
+def verify_release(module, site, state, result):
+    release_id = module.params["release_id"]
+    differences = manifest.verify(site, state, release_id)
+    result["differences"] = differences or {"changed": [], "missing": [], "added": []}
+    if differences:
+        module.fail_json(msg="release %s differs from its manifest: %s" % (
+            release_id, "; ".join("%s: %s" % (kind, ", ".join(paths)) for kind, paths in differences.items() if paths)),
+            **result)
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            site=dict(type="str", required=True),
-            base_dir=dict(type="path", default="/srv/lastgood"),
-            release_id=dict(type="str"),
-            state=dict(type="str", required=True, choices=[
-                "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
-                "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed", "repaired"]),
-            src=dict(type="path"),
-            reason=dict(type="str"),
-            note=dict(type="dict"),
-            config_test=dict(type="str", choices=["nginx", "apache"]),
-            keep=dict(type="int", default=5),
-            lock_timeout=dict(type="float", default=30),
-            lock_owner=dict(type="str"),
-            lease_seconds=dict(type="int", default=1800),
-            lease_holder=dict(type="dict"),
-            break_lease_of=dict(type="str"),
-            force=dict(type="bool", default=False),
-            reload_command=dict(type="list", elements="str"),
-            reload=dict(type="str", choices=["nginx", "apache"]),
-            php_fpm=dict(type="dict", options=dict(
-                pidfile=dict(type="path", required=True),
-                wait_for=dict(type="list", elements="path", default=[]),
-                timeout=dict(type="float", default=30),
-            )),
-        ),
-        required_if=[("state", name, ("release_id",)) for name in _NEEDS_ID],
+        argument_spec=ARGUMENT_SPEC,
+        required_if=[("state", name, ("release_id",)) for name in states.NEEDS_RELEASE_ID],
         mutually_exclusive=[("reload", "reload_command")],
         supports_check_mode=True,
     )
@@ -578,63 +447,24 @@ def main():
         if params["release_id"] is not None:
             layout.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
-        switched_from = None
-        new_events = []
         extra = {}
-        if wanted == "verified" or module.check_mode:
-            # Reading needs no lock; check mode must not even create .lock.
-            state, before, actions = load_and_run(module, site, params, extra)
-        else:
-            for path in (site.dir, site.releases_dir):
-                if not os.path.isdir(path):
-                    os.makedirs(path, 0o755)
-            switch_started = time.monotonic()
-            deadline = time.monotonic() + params["lock_timeout"]
-            while True:
-                try:
-                    with site.lock(max(deadline - time.monotonic(), 0)):
-                        switched_from = site.current()
-                        state, before, actions = load_and_run(module, site, params, extra)
-                        new_events = state.get("events", [])[len(before.get("events", [])):]
-                        for event in new_events:
-                            event.setdefault("by", params["lock_owner"] or layout.user())
-                        if actions:
-                            site.save_state(state)
-                    break
-                except layout.LeaseHeld:
-                    # A deploy holds the site: wait for it as for the lock.
-                    if wanted != "leased" or time.monotonic() >= deadline:
-                        raise
-                    time.sleep(0.2)
-        result = dict(changed=bool(actions), actions=actions, events=new_events, **registry.describe(site, state))
+        config_test = config_test_of(module, site)
+        started = time.monotonic()
+        change = states.change_locked(site, params, module.check_mode, extra, config_test)
+        state, before, actions = change["state"], change["before"], change["actions"]
+        for warning in extra.get("repair", {}).get("warnings", []):
+            module.warn(warning)
+        result = dict(changed=bool(actions), actions=actions, events=change["events"], **registry.describe(site, state))
         result.update(extra)
-        switched = wanted in ("live", "unswitched") or (wanted == "rolled_back" and switched_from != site.current())
-        if switched and actions and not module.check_mode:
-            result["switch_ms"] = round((time.monotonic() - switch_started) * 1000.0, 1)
-            switched_to = site.current()
-            try:
-                result.update(reload_after_switch(
-                    lambda argv: run_argv(module, argv),
-                    php_fpm=params["php_fpm"],
-                    reload_command=reload_command_for(params["reload"], params["reload_command"])))
-            except ServiceError as error:
-                result.update(error.done)
-                module.fail_json(msg="switched %s to %s, but %s" % (site.name, switched_to or "no release", error),
-                                 **result)
-            if params["php_fpm"] and not result["php_fpm"]["running"]:
-                module.warn("switched %s to %s while no PHP-FPM ran under %s: nothing to reload" % (
-                    site.name, switched_to or "no release", params["php_fpm"]["pidfile"]))
+        if change["switched"] and actions and not module.check_mode:
+            result["switch_ms"] = round((time.monotonic() - started) * 1000.0, 1)
+            reload_services(module, site, result)
         if params["release_id"] is not None and params["release_id"] in state["releases"]:
             result["release"] = registry.public_release(state, params["release_id"])
         if wanted == "verified":
-            differences = manifest.verify(site, state, params["release_id"])
-            result["differences"] = differences or {"changed": [], "missing": [], "added": []}
-            if differences:
-                module.fail_json(msg="release %s differs from its manifest: %s" % (
-                    params["release_id"], "; ".join("%s: %s" % (kind, ", ".join(paths))
-                                                    for kind, paths in differences.items() if paths)), **result)
+            verify_release(module, site, state, result)
         if module._diff and actions:
-            result["diff"] = dict(before=summary(before), after=summary(state),
+            result["diff"] = dict(before=states.summary(before), after=states.summary(state),
                                   before_header="%s (before)" % site.state_path,
                                   after_header="%s (after)" % site.state_path)
     except layout.ReleaseError as error:

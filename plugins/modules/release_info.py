@@ -50,17 +50,9 @@ options:
       - Also tell whether a PHP-FPM master runs under this pid file (RV(php_fpm)), the one a switch would reload
         (see O(lastgood.webstack.release#module:php_fpm)), so that a deploy can stop before anything changes.
     type: path
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the managed host with its Python standard library alone.
+extends_documentation_fragment:
+  - lastgood.webstack.attributes
+  - lastgood.webstack.attributes.read_only
 seealso:
   - module: lastgood.webstack.release
 """

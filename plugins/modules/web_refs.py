@@ -74,17 +74,9 @@ options:
     type: list
     elements: path
     default: []
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads, so check mode runs the same checks.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to show.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the managed host with its Python standard library alone.
+extends_documentation_fragment:
+  - lastgood.webstack.attributes
+  - lastgood.webstack.attributes.read_only
 notes:
   - Severity C(error) is a reference that makes requests fail; C(warning) one that breaks nothing by itself
     (an Apache C(<Directory>) for a path that does not exist), or a script path that reaches PHP-FPM through a

@@ -84,27 +84,58 @@ def repair(site, check_mode):
     report = {"started_from": "state.json", "damaged_state": None, "kept_as": None, "dropped": [], "damaged": [],
               "intact_again": [], "registered": [], "leftovers_removed": [], "not_releases": []}
     actions = []
+    state = _trusted_registry(site, report, actions)
+    before = json.loads(json.dumps(state))
+    on_disk = _release_folders(site, report, actions, check_mode)
+    _check_registered(site, state, on_disk, report, actions)
+    probe_warnings = _register_unknown(site, state, on_disk, report, actions)
+    report["warnings"] = ["left %s alone: not a release folder with a manifest" % site.release_dir(name)
+                          for name in report["not_releases"] if not name.startswith(".")] + probe_warnings
+    current = site.current()
+    if current is not None and current not in state["releases"]:
+        report["warnings"].append("current points at %s, which is not a registered release; a rollback or a "
+                                  "deploy mends it" % current)
+    if state.get("current") != current:
+        actions.append("current is %s (the symlink), the registry said %s" % (
+            current or "none", state.get("current") or "none"))
+        state["current"] = current
+    if current in state["releases"] and state["releases"][current].get("status") in ("staged", "validated"):
+        set_status(state, current, "live")
+        actions.append("marked release %s live: current points at it" % current)
+    actions.extend(_point_known_good(state))
+    if actions:
+        add_event(state, "repaired", current, reason="; ".join(actions))
+    return state, before, actions, report
+
+
+def _trusted_registry(site, report, actions):
+    """state.json when it parses, else its backup, else an empty registry."""
     state, damage = read_registry(site.state_path, site.name)
     if state is None and damage == MISSING:
-        state = empty_state(site.name)
         report["started_from"] = "nothing (no state.json)"
-    elif state is None:
-        report["damaged_state"] = damage
-        report["kept_as"] = "%s.damaged-%s" % (site.state_path, now().replace(":", ""))
-        backup, backup_damage = read_registry(site.backup_path, site.name)
-        if backup is not None:
-            state = backup
-            report["started_from"] = STATE_BACKUP
-            actions.append("state.json %s: started from %s, the registry before the last change" % (
-                damage, site.backup_path))
-        else:
-            state = empty_state(site.name)
-            report["started_from"] = "the release folders alone"
-            actions.append("state.json %s and %s %s: rebuilt the registry from the release folders alone" % (
-                damage, site.backup_path, "does not exist" if backup_damage == MISSING else backup_damage))
-        actions.append("kept the damaged state.json as %s" % report["kept_as"])
-    before = json.loads(json.dumps(state))
+        return empty_state(site.name)
+    if state is not None:
+        return state
+    report["damaged_state"] = damage
+    report["kept_as"] = "%s.damaged-%s" % (site.state_path, now().replace(":", ""))
+    backup, backup_damage = read_registry(site.backup_path, site.name)
+    if backup is not None:
+        state = backup
+        report["started_from"] = STATE_BACKUP
+        actions.append("state.json %s: started from %s, the registry before the last change" % (
+            damage, site.backup_path))
+    else:
+        state = empty_state(site.name)
+        report["started_from"] = "the release folders alone"
+        actions.append("state.json %s and %s %s: rebuilt the registry from the release folders alone" % (
+            damage, site.backup_path, "does not exist" if backup_damage == MISSING else backup_damage))
+    actions.append("kept the damaged state.json as %s" % report["kept_as"])
+    return state
 
+
+def _release_folders(site, report, actions, check_mode):
+    """The release folders on disk; leftovers of killed runs are removed,
+    anything else that is not a release is listed in ``not_releases``."""
     try:
         names = sorted(os.listdir(site.releases_dir))
     except FileNotFoundError:
@@ -121,7 +152,13 @@ def repair(site, check_mode):
             on_disk.add(name)
         else:
             report["not_releases"].append(name)
+    return on_disk
 
+
+def _check_registered(site, state, on_disk, report, actions):
+    """Drop records whose folder is gone; mark damaged those whose files
+    differ from their manifest, and give back their status to those that
+    match again."""
     for release_id in releases_by_age(state):
         record = state["releases"][release_id]
         if release_id not in on_disk:
@@ -148,6 +185,10 @@ def repair(site, check_mode):
             report["intact_again"].append(release_id)
             actions.append("release %s matches its manifest again: %s as before" % (release_id, restored))
 
+
+def _register_unknown(site, state, on_disk, report, actions):
+    """Register, as staged, each folder with a manifest but no record;
+    the warnings about probe settings that could not be read."""
     probe_warnings = []
     for release_id in sorted(on_disk - set(state["releases"])):
         manifest_path = os.path.join(site.release_dir(release_id), MANIFEST)
@@ -173,21 +214,4 @@ def repair(site, check_mode):
         else:
             actions.append("registered release %s from its folder and manifest (checksum %s) as staged" % (
                 release_id, record["checksum"]))
-    report["warnings"] = ["left %s alone: not a release folder with a manifest" % site.release_dir(name)
-                          for name in report["not_releases"] if not name.startswith(".")] + probe_warnings
-
-    current = site.current()
-    if current is not None and current not in state["releases"]:
-        report["warnings"].append("current points at %s, which is not a registered release; a rollback or a "
-                                  "deploy mends it" % current)
-    if state.get("current") != current:
-        actions.append("current is %s (the symlink), the registry said %s" % (
-            current or "none", state.get("current") or "none"))
-        state["current"] = current
-    if current in state["releases"] and state["releases"][current].get("status") in ("staged", "validated"):
-        set_status(state, current, "live")
-        actions.append("marked release %s live: current points at it" % current)
-    actions.extend(_point_known_good(state))
-    if actions:
-        add_event(state, "repaired", current, reason="; ".join(actions))
-    return state, before, actions, report
+    return probe_warnings

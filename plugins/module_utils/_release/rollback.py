@@ -10,7 +10,12 @@ from __future__ import annotations
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.layout import REPAIR_HINT, ReleaseError
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.lifecycle import mark_failed, switch
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.manifest import describe_differences, verify
-from ansible_collections.lastgood.webstack.plugins.module_utils._release.registry import require_release, known_good_by_age
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.registry import known_good_by_age, require_release
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
+    default_config_dir,
+    server_binary,
+    test_candidate,
+)
 
 
 def rollback_target(site, state, wanted=None):
@@ -88,3 +93,23 @@ def roll_back(site, state, release_id, reason, check_mode):
         older = known_good_by_age(state, exclude=release_id)
         state["previous_known_good"] = older[0] if older else None
     return actions
+
+
+def candidate_config_test(site, server, find_binary, run):
+    """The web server's own config test of the release a rollback restores,
+    run on a candidate copy of its configuration in which ``current`` names
+    that release: a function of the release id returning ``(rc, output)``.
+    ``find_binary(name, required, dirs)`` as AnsibleModule.get_bin_path;
+    ``run(argv, environ)`` returns ``(rc, stdout, stderr)``."""
+    config_dir = default_config_dir(server)
+    binary = server_binary(find_binary, server, config_dir)
+
+    def config_test(target):
+        try:
+            rc, output, _cmd = test_candidate(server, config_dir, {site.current_link: site.release_dir(target)},
+                                              binary, run)
+        except OSError as error:
+            raise ReleaseError("cannot copy %s for the config test: %s: %s" % (
+                config_dir, error.filename, error.strerror))
+        return rc, output
+    return config_test

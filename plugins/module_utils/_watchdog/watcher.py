@@ -23,18 +23,12 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import urllib.parse
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry, rollback
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
-    default_config_dir,
-    server_binary,
-    test_candidate,
-)
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
     ServiceError,
     reload_after_switch,
@@ -43,7 +37,6 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release.service
 from ansible_collections.lastgood.webstack.plugins.module_utils._probe import (
     Probe,
     ProbeError,
-    Target,
     describe_failure,
     verdict,
 )
@@ -321,19 +314,7 @@ class Watchdog:
         server = self.config["server"]
         if server is None:
             return None
-        config_dir = default_config_dir(server)
-        binary = server_binary(find_binary, server, config_dir)
-        site = self.site
-
-        def config_test(target):
-            try:
-                rc, output, _cmd = test_candidate(server, config_dir, {site.current_link: site.release_dir(target)},
-                                                  binary, self.run)
-            except OSError as error:
-                raise layout.ReleaseError("cannot copy %s for the config test: %s: %s" % (
-                    config_dir, error.filename, error.strerror))
-            return rc, output
-        return config_test
+        return rollback.candidate_config_test(self.site, server, find_binary, self.run)
 
     def _alert(self, event):
         """Run the alert command (the event as JSON on stdin) and post to the

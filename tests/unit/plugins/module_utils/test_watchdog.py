@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import lease, lifecycle, registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import lease, lifecycle, registry, rollback
 from ansible_collections.lastgood.webstack.plugins.module_utils._watchdog import watcher as _watchdog
 
 
@@ -253,7 +253,7 @@ def test_the_config_test_runs_the_server_on_a_candidate_copy(site, tmp_path, mon
     seen = tmp_path / "seen"
     fake.write_text("#!/bin/sh\necho \"$@\" > %s\ncat \"$4\" >> %s\nexit 0\n" % (seen, seen))
     fake.chmod(0o755)
-    monkeypatch.setattr(_watchdog, "default_config_dir", lambda server: str(config_dir))
+    monkeypatch.setattr(rollback, "default_config_dir", lambda server: str(config_dir))
     monkeypatch.setattr(_watchdog, "find_binary", lambda name, required, dirs: str(fake))
     config = dict(_watchdog.DEFAULTS, site="shop", base_dir=os.path.dirname(site.dir), server="nginx", failures=1)
     alerts = []

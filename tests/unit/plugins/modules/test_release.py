@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ansible.module_utils import _internal as module_utils_internal
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry, rollback
 from ansible_collections.lastgood.webstack.plugins.module_utils._release import services
 from ansible_collections.lastgood.webstack.plugins.modules import release
 
@@ -458,7 +458,7 @@ def test_rolled_back_with_a_config_test_the_server_refuses_switches_nothing(env,
     config_dir = tmp_path / "etc-nginx"
     config_dir.mkdir()
     (config_dir / "nginx.conf").write_text("include %s/shop/current/nginx/*.conf;\n" % base)
-    monkeypatch.setattr(release, "default_config_dir", lambda server: str(config_dir))
+    monkeypatch.setattr(rollback, "default_config_dir", lambda server: str(config_dir))
     failed = call(expect_ok=False, state="rolled_back", config_test="nginx")
     assert failed["msg"].startswith("rollback to v1 refused, nothing was switched: nginx refuses the configuration "
                                     "with it in place: nginx: [emerg] open()")
