@@ -91,6 +91,7 @@ cmd:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import OptionError, checked_path_map
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.candidate import (
     SERVERS,
     default_config_dir,
@@ -114,11 +115,10 @@ def main():
     if config_dir is None:
         module.fail_json(msg="no /etc/php/<version>/fpm on this host: is PHP-FPM installed? Set config_dir otherwise.")
     config_dir = config_dir.rstrip("/")
-    path_map = {}
-    for live, candidate in module.params["path_map"].items():
-        if not str(live).startswith("/") or not isinstance(candidate, str) or not candidate.startswith("/"):
-            module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
-        path_map[str(live)] = candidate
+    try:
+        path_map = checked_path_map(module.params["path_map"])
+    except OptionError as error:
+        module.fail_json(msg=str(error))
     if not os.path.isdir(config_dir):
         module.fail_json(msg="config_dir %s is not a directory" % config_dir)
     binary = server_binary(lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),

@@ -238,12 +238,12 @@ counts:
   sample: {error: 0, warning: 1, info: 2}
 """
 
-import gc
 import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.fpm import unix_sockets
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import OptionError, checked_allowed_roots, checked_path_map
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import WARNING, format_finding
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import (
@@ -288,10 +288,6 @@ def pool_sockets(pools, path_map):
 
 
 def main():
-    # A short-lived process that builds many small objects and frees almost
-    # none: the cyclic collector only costs time here (a third of the run on
-    # large configs).
-    gc.disable()
     module = AnsibleModule(
         argument_spec=dict(
             server=dict(type="str", required=True, choices=["nginx", "apache"]),
@@ -307,14 +303,11 @@ def main():
     params = module.params
     server = params["server"]
     config = params["config"] or DEFAULT_CONFIG[server]
-    path_map = {}
-    for live, candidate in params["path_map"].items():
-        if not isinstance(candidate, str) or not str(live).startswith("/") or not candidate.startswith("/"):
-            module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
-        path_map[str(live)] = candidate
-    for root in params["allowed_roots"]:
-        if not root.startswith("/"):
-            module.fail_json(msg="allowed_roots: %r is not an absolute path" % root)
+    try:
+        path_map = checked_path_map(params["path_map"])
+        checked_allowed_roots(params["allowed_roots"])
+    except OptionError as error:
+        module.fail_json(msg=str(error))
 
     try:
         sockets = pool_sockets(params["php_fpm_pools"], PathMap(path_map))

@@ -31,20 +31,15 @@ class PathMap:
             entries.append((live, candidate))
         # Longest first, so the most specific prefix wins.
         self._entries = sorted(entries, key=lambda entry: len(entry[0]), reverse=True)
+        self._inverse = sorted(((candidate, live) for live, candidate in self._entries),
+                               key=lambda entry: len(entry[0]), reverse=True)
 
     def __bool__(self):
         return bool(self._entries)
 
     def apply(self, path):
         """Return where ``path`` (absolute, live) is to be looked for."""
-        for live, candidate in self._entries:
-            if live == "/":
-                return path if candidate == "/" else candidate + path
-            if path == live:
-                return candidate
-            if path.startswith(live) and path[len(live)] == "/":
-                return candidate + path[len(live):] if candidate != "/" else path[len(live):]
-        return path
+        return _replace_prefix(path, self._entries)
 
     def switched_prefix(self, path, is_link=os.path.islink, lexists=os.path.lexists):
         """The part of ``path`` (absolute, live) that a switch of releases
@@ -65,14 +60,20 @@ class PathMap:
 
     def unapply(self, path):
         """Return the live path of a candidate path (the inverse of apply)."""
-        for live, candidate in sorted(self._entries, key=lambda entry: len(entry[1]), reverse=True):
-            if candidate == "/":
-                return path if live == "/" else live + path
-            if path == candidate:
-                return live
-            if path.startswith(candidate) and path[len(candidate)] == "/":
-                return live + path[len(candidate):] if live != "/" else path[len(candidate):]
-        return path
+        return _replace_prefix(path, self._inverse)
+
+
+def _replace_prefix(path, pairs):
+    """``path`` with the first prefix of ``pairs`` (``(prefix, replacement)``,
+    longest first) that it starts with, as whole components, replaced."""
+    for prefix, replacement in pairs:
+        if prefix == "/":
+            return path if replacement == "/" else replacement + path
+        if path == prefix:
+            return replacement
+        if path.startswith(prefix) and path[len(prefix)] == "/":
+            return replacement + path[len(prefix):] if replacement != "/" else path[len(prefix):]
+    return path
 
 
 def _strip_slash(path):

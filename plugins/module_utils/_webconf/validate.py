@@ -7,9 +7,8 @@ times. Pure standard library."""
 
 from __future__ import annotations
 
-import gc
-
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse, apache_refs, nginx_parse, nginx_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import gc_paused
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, FileSystem, PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, WARNING, Report
 
@@ -39,16 +38,9 @@ def validate(server, config=None, path_map=None, check_sockets=True, apache_vers
     configuration cannot be read or parsed."""
     if server not in SERVERS:
         raise ValueError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
-    # Loading allocates many small objects and frees almost none, so the
-    # cyclic collector only costs time here (about a third on large configs).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets,
                          allowed_roots)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _validate(server, config, path_map, check_sockets, apache_version, apache_defines, pool_sockets, allowed_roots):
