@@ -307,8 +307,8 @@ php_fpm:
   sample: {pidfile: /run/php/php8.2-fpm.pid, running: true, reloaded: true, pid_before: 71, pid: 228,
            elapsed_ms: 101.3}
 reload:
-  description: With O(reload_command), the command, its exit status, output and how long it took.
-  returned: when O(reload_command) ran
+  description: With O(reload) or O(reload_command), the command, its exit status, output and how long it took.
+  returned: when O(reload) or O(reload_command) ran
   type: dict
   sample: {cmd: [/usr/sbin/nginx, -s, reload], rc: 0, stdout: "", stderr: "", elapsed_ms: 14.2}
 events:
