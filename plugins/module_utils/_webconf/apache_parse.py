@@ -14,26 +14,24 @@ Pure standard library."""
 
 from __future__ import annotations
 
-import errno
 import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import MAX_LOAD_BYTES, ConfigError, read_text
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import errors, tree
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import MAX_NESTING, ConfigError, read_text
 
 SERVER_ROOT = "/etc/apache2"
 # `apache2 -l` of Debian's build.
 STATIC_MODULES = ("core.c", "mod_so.c", "mod_watchdog.c", "http_core.c", "mod_log_config.c",
                   "mod_logio.c", "mod_version.c", "mod_unixd.c")
+# Limits of httpd's language; those of every load (file size, bytes read,
+# nesting) are in errors.py.
 MAX_DEPTH = 128
-# Sections inside sections, counted across included files.
-MAX_NESTING = 100
-# MAX_LOAD_BYTES (from _nginx): what one load may read, the files counted
-# each time they are included. MAX_SUBSTITUTION_BYTES: what ${VAR}
-# substitution may add to the lines of one load ("Define B ${A}${A}",
-# "Define C ${B}${B}"... doubles a line per line; a real configuration adds
-# a few KiB).
+# What ${VAR} substitution may add to the lines of one load ("Define B
+# ${A}${A}", "Define C ${B}${B}"... doubles a line per line; a real
+# configuration adds a few KiB).
 MAX_SUBSTITUTION_BYTES = 4 * 1024 * 1024
 # Repetitions (*, +, ?, {m,n}) an <IfVersion> regular expression may hold:
 # Python's re backtracks without bounds; (?:(?:(?:(?:.*)*)*)*)*x ran for
@@ -51,25 +49,14 @@ _NAME = re.compile(r"(\S*)\s*(.*)", re.S)
 _VERSION = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
-class Directive:
-    """One directive or section: ``name`` (lower case), ``raw_name`` as
-    written, ``args``, ``file``, ``line`` and ``block`` (a list for a
-    section, else None). ``include`` holds what an Include did."""
+class Directive(tree.Directive):
+    """One directive or section, named as httpd matches names: in lower
+    case (``raw_name`` as written)."""
 
-    __slots__ = ("name", "raw_name", "args", "file", "line", "block", "include")
+    __slots__ = ()
 
     def __init__(self, raw_name, args, file, line, block=None):
-        self.raw_name = raw_name
-        self.name = raw_name.lower()
-        self.args = args
-        self.file = file
-        self.line = line
-        self.block = block
-        self.include = None
-
-    def __repr__(self):
-        return "Directive(%r, %r, %s:%d%s)" % (
-            self.raw_name, self.args, self.file, self.line, ", block" if self.block is not None else "")
+        super().__init__(raw_name.lower(), args, file, line, block, raw_name)
 
 
 def _split_name(text):
@@ -229,18 +216,6 @@ def module_ids(name, path):
     return ids
 
 
-class IncludeResult:
-    __slots__ = ("path", "checked", "files", "is_glob", "optional", "error")
-
-    def __init__(self, path, checked, is_glob, optional):
-        self.path = path
-        self.checked = checked
-        self.is_glob = is_glob
-        self.optional = optional
-        self.files = []
-        self.error = None
-
-
 class Loader:
     """Reads an Apache main config and what it includes, as httpd does.
 
@@ -280,7 +255,7 @@ class Loader:
         try:
             self._read_file(checked, root, [os.path.realpath(checked)])
         except OSError as error:
-            raise ConfigError("cannot read the main config: %s" % (error.strerror or error), checked)
+            raise errors.main_config_error(error, checked)
         return root
 
     def _substitute(self, text, file, line):
@@ -299,22 +274,15 @@ class Loader:
                 MAX_SUBSTITUTION_BYTES // (1024 * 1024)), file, line)
         return result
 
-    def _count_bytes(self, size, what, file, line):
-        """Add to what this load read; past MAX_LOAD_BYTES, an error at
-        ``file``:``line`` that starts with ``what``."""
-        self.bytes_loaded += size
-        if self.bytes_loaded > MAX_LOAD_BYTES:
-            raise ConfigError("%s past %d MiB" % (what, MAX_LOAD_BYTES // (1024 * 1024)), file, line)
-
     def _read_file(self, path, block, chain, nesting=0, include=None):
         """Read ``path`` into ``block``, inside ``nesting`` sections of the
         files that include it; ``include``: the Include directive."""
         text = read_text(path)
+        self.bytes_loaded += len(text)
         if include is None:
-            self._count_bytes(len(text), "the configuration read grows", path, None)
+            errors.check_load_bytes(self.bytes_loaded, "the configuration read grows", path, None)
         else:
-            self._count_bytes(len(text), "including %s (a file included over and over?) makes the files read grow"
-                              % path, include.file, include.line)
+            errors.check_load_bytes(self.bytes_loaded, errors.included_again(path), include.file, include.line)
         self.files_parsed.append(path)
         stack = [(None, block, path, 0)]   # (section name, block, file, line)
         skipping = 0                        # depth inside a false conditional
@@ -455,14 +423,14 @@ class Loader:
         path = self.resolve(directive.args[0])
         checked = self.path_map.apply(path)
         is_glob = bool(_GLOB_CHARS.search(path))
-        result = IncludeResult(path, checked, is_glob, directive.name == "includeoptional")
+        result = tree.IncludeResult(path, checked, is_glob, directive.name == "includeoptional")
         directive.include = result
         directive.block = []
         if len(chain) > MAX_DEPTH:
-            result.error = "includes nested deeper than %d files" % MAX_DEPTH
+            result.error = errors.includes_too_deep(MAX_DEPTH)
             return
         if "\0" in checked:
-            result.error = "holds a NUL byte, which no file name can"
+            result.error = errors.NUL_IN_PATH
             return
         if is_glob:
             files = sorted(glob.glob(checked))
@@ -490,22 +458,13 @@ class Loader:
                 expanded.append(file)
         for file in expanded:
             real = os.path.realpath(file)
-            if real in chain:
-                result.error = "include loop: %s includes itself through %s" % (
-                    file, " -> ".join(chain[chain.index(real):]))
-                continue
-            outside = self.allowed_roots.outside(file)
-            if outside:
-                result.error = outside
+            refusal = errors.include_loop(file, real, chain) or self.allowed_roots.outside(file)
+            if refusal:
+                result.error = refusal
                 continue
             try:
                 self._read_file(file, directive.block, chain + [real], nesting, directive)
             except OSError as error:
-                if error.errno == errno.ELOOP:
-                    result.error = "is a symlink loop"
-                elif error.errno in (errno.ENOENT, errno.ENOTDIR):
-                    result.error = "does not exist"
-                else:
-                    result.error = "cannot be read: %s" % (error.strerror or error)
+                result.error = errors.unreadable(error)
                 continue
             result.files.append(file)

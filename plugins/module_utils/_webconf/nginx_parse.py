@@ -11,19 +11,16 @@ Pure standard library."""
 
 from __future__ import annotations
 
-import errno
 import glob
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap, read_regular
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import errors
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import MAX_NESTING, ConfigError, read_text
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.tree import Directive, IncludeResult
 
 MAX_DEPTH = 64
-MAX_FILE_BYTES = 64 * 1024 * 1024
-# What one load may read in all, a file counted each time it is included: a
-# file that includes another twice, which includes another twice... would
-# otherwise make 2**MAX_DEPTH copies.
-MAX_LOAD_BYTES = 4 * MAX_FILE_BYTES
 
 # One token per match, after the whitespace and comments before it (consumed
 # atomically through a lookahead and a back-reference, so a failing token never
@@ -47,51 +44,19 @@ _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "t": "\t", "r": "\r", "n": "\n"}
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _LUA_LONG_BRACKET = re.compile(r"\[(=*)\[")
 _LUA_LONG_COMMENT = re.compile(r"--\[(=*)\[")
-# Blocks inside blocks, counted across included files (parse() and every
-# walker over the tree stay far from Python's recursion limit).
-MAX_NESTING = 100
-
-
-class ConfigError(Exception):
-    """A configuration nginx would refuse, or one that cannot be read."""
-
-    def __init__(self, message, file=None, line=None):
-        super().__init__(message)
-        self.message = message
-        self.file = file
-        self.line = line
-
-    def __str__(self):
-        if self.file is None:
-            return self.message
-        if self.line is None:
-            return "%s: %s" % (self.file, self.message)
-        return "%s:%d: %s" % (self.file, self.line, self.message)
-
-
-class Directive:
-    """One directive: ``name``, ``args`` (unquoted, unescaped), the ``file``
-    and ``line`` it starts on, ``block`` (a list of directives, or None) and
-    ``include``: for an include directive, what it included."""
-
-    __slots__ = ("name", "args", "file", "line", "block", "include")
-
-    def __init__(self, name, args, file, line, block=None):
-        self.name = name
-        self.args = args
-        self.file = file
-        self.line = line
-        self.block = block
-        self.include = None
-
-    def __repr__(self):
-        return "Directive(%r, %r, %s:%d%s)" % (
-            self.name, self.args, self.file, self.line, ", block" if self.block is not None else "")
 
 
 def _unescape(match):
     char = match.group(1)
     return _ESCAPES.get(char, "\\" + char)
+
+
+def _long_bracket_end(text, opening):
+    """Position just after the ``]==]`` that closes the Lua long bracket
+    ``opening`` matched (``[==[`` or ``--[==[``), or the end of ``text``."""
+    closing = "]" + opening.group(1) + "]"
+    end = text.find(closing, opening.end())
+    return len(text) if end < 0 else end + len(closing)
 
 
 def _lua_block_end(text, pos, filename, line):
@@ -114,9 +79,7 @@ def _lua_block_end(text, pos, filename, line):
         elif char == "-" and text.startswith("--", pos):
             long_comment = _LUA_LONG_COMMENT.match(text, pos)
             if long_comment:
-                closing = "]" + long_comment.group(1) + "]"
-                end = text.find(closing, long_comment.end())
-                pos = length if end < 0 else end + len(closing)
+                pos = _long_bracket_end(text, long_comment)
                 continue
             end = text.find("\n", pos)
             pos = length if end < 0 else end
@@ -124,9 +87,7 @@ def _lua_block_end(text, pos, filename, line):
         elif char == "[":
             long_string = _LUA_LONG_BRACKET.match(text, pos)
             if long_string:
-                closing = "]" + long_string.group(1) + "]"
-                end = text.find(closing, long_string.end())
-                pos = length if end < 0 else end + len(closing)
+                pos = _long_bracket_end(text, long_string)
                 continue
         pos += 1
     raise ConfigError("unexpected end of file in a Lua block, expecting \"}\"", filename, line)
@@ -210,36 +171,11 @@ def parse(text, filename="<string>"):
     return root
 
 
-def read_text(path):
-    """Read a config file as text; bytes that are not UTF-8 are kept as
-    surrogates so that positions and lines stay right. OSError for what is
-    not a regular file (a FIFO would block, /dev/zero never end)."""
-    data = read_regular(path, MAX_FILE_BYTES)
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError("file is larger than %d MiB" % (MAX_FILE_BYTES // (1024 * 1024)), path)
-    return data.decode("utf-8", "surrogateescape")
-
-
 def _copy_tree(block):
     """A copy of a parsed block, as parse() returned it."""
     return [Directive(directive.name, list(directive.args), directive.file, directive.line,
                       None if directive.block is None else _copy_tree(directive.block))
             for directive in block]
-
-
-class IncludeResult:
-    """What one include directive did: the pattern as written and as nginx
-    resolves it (``path``), where it was looked for (``checked``), the files
-    it included, and an error when it could not be followed."""
-
-    __slots__ = ("path", "checked", "files", "is_glob", "error")
-
-    def __init__(self, path, checked, is_glob):
-        self.path = path
-        self.checked = checked
-        self.is_glob = is_glob
-        self.files = []
-        self.error = None
 
 
 class Loader:
@@ -266,7 +202,7 @@ class Loader:
         try:
             tree = self._parse_file(checked)
         except OSError as error:
-            raise ConfigError("cannot read the main config: %s" % (error.strerror or error), checked)
+            raise errors.main_config_error(error, checked)
         self._expand(tree, [os.path.realpath(checked)], 0, 0)
         return tree
 
@@ -303,12 +239,8 @@ class Loader:
         """Add a file read (or included again) to what this load read; an
         error at the include directive that goes past MAX_LOAD_BYTES."""
         self.bytes_loaded += size
-        if self.bytes_loaded > MAX_LOAD_BYTES:
-            message = "including %s (a file included over and over?) makes the files read grow past %d MiB" % (
-                path, MAX_LOAD_BYTES // (1024 * 1024))
-            if include is None:
-                raise ConfigError(message, path)
-            raise ConfigError(message, include.file, include.line)
+        file, line = (path, None) if include is None else (include.file, include.line)
+        errors.check_load_bytes(self.bytes_loaded, errors.included_again(path), file, line)
 
     def _expand(self, block, chain, depth, nesting):
         """Follow the includes in ``block``, ``nesting`` blocks deep (the
@@ -332,7 +264,7 @@ class Loader:
         directive.include = result
         directive.block = []
         if "\0" in checked:
-            result.error = "holds a NUL byte, which no file name can"
+            result.error = errors.NUL_IN_PATH
             return
         if is_glob:
             files = sorted(glob.glob(checked))
@@ -342,26 +274,15 @@ class Loader:
             if is_glob and os.path.isdir(file):
                 continue
             real = os.path.realpath(file)
-            if real in chain:
-                result.error = "include loop: %s includes itself through %s" % (
-                    file, " -> ".join(chain[chain.index(real):]))
-                continue
-            if depth + 1 > MAX_DEPTH:
-                result.error = "includes nested deeper than %d files" % MAX_DEPTH
-                continue
-            outside = self.allowed_roots.outside(file)
-            if outside:
-                result.error = outside
+            refusal = errors.include_loop(file, real, chain) or (
+                errors.includes_too_deep(MAX_DEPTH) if depth + 1 > MAX_DEPTH else self.allowed_roots.outside(file))
+            if refusal:
+                result.error = refusal
                 continue
             try:
                 tree = self._parse_file(file, directive)
             except OSError as error:
-                if error.errno == errno.ELOOP:
-                    result.error = "is a symlink loop"
-                elif error.errno in (errno.ENOENT, errno.ENOTDIR):
-                    result.error = "does not exist"
-                else:
-                    result.error = "cannot be read: %s" % (error.strerror or error)
+                result.error = errors.unreadable(error)
                 continue
             result.files.append(file)
             self._expand(tree, chain + [real], depth + 1, nesting)

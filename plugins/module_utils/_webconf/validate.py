@@ -7,7 +7,7 @@ times. Pure standard library."""
 
 from __future__ import annotations
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse, apache_refs, nginx_parse, nginx_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse, apache_refs, errors, nginx_parse, nginx_refs
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import gc_paused
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, FileSystem, PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, WARNING, Report
@@ -34,7 +34,7 @@ def validate(server, config=None, path_map=None, check_sockets=True, apache_vers
     """Load ``config`` (live path; read where ``path_map`` puts it) of
     ``server`` and check each reference. With ``allowed_roots``, each
     reference and include that reaches outside those trees is an error, and
-    such includes are not read. Raises nginx_parse.ConfigError when the
+    such includes are not read. Raises ConfigError (errors.py) when the
     configuration cannot be read or parsed."""
     if server not in SERVERS:
         raise ValueError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
@@ -86,4 +86,5 @@ def check_allowed_roots(report, roots):
                        "%s %s" % (reference["path"], outside))
 
 
-ConfigError = nginx_parse.ConfigError
+# What validate() raises, for its callers to catch.
+ConfigError = errors.ConfigError

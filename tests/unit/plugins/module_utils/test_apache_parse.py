@@ -1,12 +1,12 @@
 import pytest
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.apache_parse import (
-    ConfigError,
     Loader,
     logical_lines,
     read_envvars,
     split_args,
 )
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import ConfigError
 
 
 def test_logical_lines_join_continuations_and_drop_comments():

@@ -2,7 +2,8 @@ import os
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError, Loader, parse
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import Loader, parse
 
 
 def names(block):
