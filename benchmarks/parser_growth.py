@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs  # noqa: E402
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx  # noqa: E402
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import tokenize  # noqa: E402
+from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize  # noqa: E402
 
 
 def repeat(head, unit, tail, size):

@@ -136,12 +136,13 @@ def _php_tokens(text, position, line, tokens, stop_at_statement_end=False, limit
     return position, line, True
 
 
-def tokenize(text):
-    """The PHP tokens of ``text`` (a whole file), outside comments, strings
-    and inline HTML. Strings are one token each. Never raises on bad PHP:
-    an unterminated construct runs to the end of the file, as PHP's own
-    scanner would report it."""
-    tokens = []
+def each_php_block(text, scan_block):
+    """Calls ``scan_block(opening, line)`` for each piece of PHP code in
+    ``text``: ``opening`` is the match of its ``<?php`` or ``<?=``, ``line``
+    the line it ends on. ``scan_block`` scans the code from ``opening.end()``
+    and returns the position and line just past its ``?>``, or the length of
+    the text and the last line. The one loop over PHP code and inline HTML
+    for every scanner."""
     position = 0
     line = 1
     length = len(text)
@@ -150,11 +151,7 @@ def tokenize(text):
         if opening is None:
             break
         line += text.count("\n", position, opening.end())
-        position = opening.end()
-        if opening.group(0) == "<?=":
-            tokens.append(Token(NAME, "echo", line, opening.start(), position))
-        position, line, dummy = _php_tokens(text, position, line, tokens)
-    return tokens
+        position, line = scan_block(opening, line)
 
 
 # What a static include scan needs to see, and what it must skip over: the
@@ -199,25 +196,20 @@ def scan_statements(text):
     statement. Much faster than tokenizing everything: the regex engine
     skips what cannot matter."""
     statements = []     # (word, line, start, depth, in_class) of each statement
-    position = 0
-    line = 1
     length = len(text)
     count = text.count
     search = _SKIP.search
     depth = 0
     class_depths = []
     pending_class = False
-    while position < length:
-        opening = _OPEN_TAG.search(text, position)
-        if opening is None:
-            break
-        line += count("\n", position, opening.end())
+
+    def scan_block(opening, line):
+        nonlocal depth, pending_class
         position = opening.end()
         while position < length:
             match = search(text, position)
             if match is None:
-                position = length
-                break
+                return length, line
             kind = match.lastgroup
             if kind == "quote" or kind == "label":
                 kind = "heredoc"
@@ -225,8 +217,7 @@ def scan_statements(text):
             line += count("\n", position, start)
             end = match.end()
             if kind == "close":
-                position = end
-                break
+                return end, line
             if kind == "heredoc":
                 closing = re.compile(r"^[ \t]*" + re.escape(match.group("label")) + r"\b", re.M)
                 found = closing.search(text, end)
@@ -253,6 +244,8 @@ def scan_statements(text):
                     end = start + len(match.group("word"))
             line += count("\n", start, end)
             position = end
+        return position, line
+    each_php_block(text, scan_block)
     return _statements(text, statements)
 
 
@@ -297,29 +290,23 @@ def scan_statements_fast(text):
     """As scan_statements, with class context only worked out (by the
     slower scan) for files that define constants."""
     statements = []
-    position = 0
-    line = 1
     length = len(text)
     count = text.count
     search = _FAST.match
     has_const = False
-    while position < length:
-        opening = _OPEN_TAG.search(text, position)
-        if opening is None:
-            break
-        line += count("\n", position, opening.end())
+
+    def scan_block(opening, line):
+        nonlocal has_const
         position = opening.end()
         while position < length:
             match = search(text, position)
             if match is None:
-                position = length
-                break
+                return length, line
             start = match.start("hit")
             line += count("\n", position, start)
             word = match.group("hit")
             if word == "?>":
-                position = match.end()
-                break
+                return match.end(), line
             if word in ("class", "interface", "trait", "enum"):
                 position = match.end()
                 continue
@@ -327,6 +314,8 @@ def scan_statements_fast(text):
                 has_const = True
             statements.append((word, line, start, 0, False))
             position = start + len(word)
+        return position, line
+    each_php_block(text, scan_block)
     if has_const:
         return scan_statements(text)
     return _statements(text, statements)

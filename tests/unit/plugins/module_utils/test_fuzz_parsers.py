@@ -34,6 +34,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import 
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots
 from ansible_collections.lastgood.webstack.tests.unit.conftest import COLLECTION_ROOT
+from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize
 
 # Hypothesis keeps a cache of Unicode tables in its home directory (.hypothesis
 # in the current directory by default): kept out of the checkout.
@@ -480,7 +481,7 @@ def test_apache_load_random_files(files, main, envvars):
 def php_functions(text):
     """The lexer never raises, and what it returns points into the text."""
     lines = text.count("\n") + 1
-    tokens = _php_lexer.tokenize(text)
+    tokens = tokenize(text)
     for token in tokens:
         assert 1 <= token.line <= lines and 0 <= token.start < token.end <= len(text), token
     for scan in (_php_lexer.scan_statements, _php_lexer.scan_statements_fast):

@@ -1,4 +1,5 @@
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import scan_statements, tokenize
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import scan_statements
+from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize
 
 
 def words(text):
