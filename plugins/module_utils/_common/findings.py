@@ -2,7 +2,9 @@
 # Copyright: lastgood.webstack contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a validator found: every reference with where it is written, and the
-findings (error, warning, info) among them. Pure standard library."""
+findings (error, warning, info) among them. One model and one format for the
+findings of every check, web server configuration and PHP. Pure standard
+library."""
 
 from __future__ import annotations
 
@@ -19,12 +21,51 @@ SWITCHED_SCRIPT_PATHS = (
     "watchdog roles), so keep that on")
 
 
-class Report:
+def make_finding(severity, file, line, directive, path, message, **extra):
+    """A finding as every checker reports it, web server or PHP: its
+    ``severity`` (ERROR, WARNING or INFO), the ``file`` and ``line`` where
+    the ``directive`` is written (an nginx or Apache directive, a PHP
+    statement or ini setting, ``php -l``), the ``path`` it names and a
+    ``message`` for a person. ``extra``: keys a kind of finding adds to these
+    (PHP: ``statement`` and ``expression``)."""
+    finding = {
+        "severity": severity,
+        "file": file,
+        "line": line,
+        "directive": directive,
+        "path": path,
+        "message": message,
+    }
+    if extra:
+        finding.update(extra)
+    return finding
+
+
+class Findings:
+    """Collects findings in the order they are met."""
+
+    def __init__(self):
+        self.findings = []
+
+    def finding(self, severity, file, line, directive, path, message, **extra):
+        self.findings.append(make_finding(severity, file, line, directive, path, message, **extra))
+
+    def errors(self):
+        return [finding for finding in self.findings if finding["severity"] == ERROR]
+
+    def counts(self):
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for finding in self.findings:
+            counts[finding["severity"]] += 1
+        return counts
+
+
+class Report(Findings):
     """Collects references and findings in the order they are met."""
 
     def __init__(self):
+        super().__init__()
         self.references = []
-        self.findings = []
         self.php_entrypoints = []
         self.php_roots = []
         self._entrypoints_seen = set()
@@ -42,16 +83,6 @@ class Report:
             "context": context,
         })
 
-    def finding(self, severity, file, line, directive, path, message):
-        self.findings.append({
-            "severity": severity,
-            "file": file,
-            "line": line,
-            "directive": directive,
-            "path": path,
-            "message": message,
-        })
-
     def entrypoint(self, path):
         if path not in self._entrypoints_seen:
             self._entrypoints_seen.add(path)
@@ -62,17 +93,9 @@ class Report:
             self._roots_seen.add(path)
             self.php_roots.append(path)
 
-    def errors(self):
-        return [finding for finding in self.findings if finding["severity"] == ERROR]
-
-    def counts(self):
-        counts = dict.fromkeys(SEVERITIES, 0)
-        for finding in self.findings:
-            counts[finding["severity"]] += 1
-        return counts
-
 
 def format_finding(finding):
-    """One line per finding: ``file:line: directive: message``."""
+    """One line per finding: ``file:line: directive: message`` (``file:
+    directive: message`` without a line)."""
     location = finding["file"] if finding["line"] is None else "%s:%s" % (finding["file"], finding["line"])
     return "%s: %s: %s" % (location, finding["directive"], finding["message"])
