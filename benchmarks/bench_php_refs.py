@@ -33,7 +33,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, COLLECTIONS)
 
 import _timing  # noqa: E402
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import scan, usable_cpus  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.jobs import usable_cpus  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan  # noqa: E402
 
 INCLUDE_PATH = [".", "/usr/share/php"]
 # (tree, constants known from outside the code, a require to type as .phpp and the file holding it)

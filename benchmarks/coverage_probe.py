@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import ini as _php_ini, resolve as _php_resolve
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import validate as _web_refs
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
@@ -42,9 +42,9 @@ def ours(check):
     else:
         include_path = subprocess.run(["php", "-r", "echo get_include_path();"], capture_output=True, text=True,
                                       check=True).stdout.split(":")
-        result = _php_refs.scan(check["paths"], include_path=include_path, constants=check.get("constants"))
+        result = _php_resolve.scan(check["paths"], include_path=include_path, constants=check.get("constants"))
         if check.get("ini_files"):
-            _php_refs.check_ini_files(check["ini_files"], PathMap(None), result)
+            _php_ini.check_ini_files(check["ini_files"], PathMap(None), result)
         findings = result.findings
     for finding in findings:
         if finding["severity"] == "error":

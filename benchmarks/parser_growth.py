@@ -24,8 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import ini as _php_ini, resolve as _php_resolve  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import statements as _php_statements  # noqa: E402
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap  # noqa: E402
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize  # noqa: E402
 
 
@@ -128,8 +130,8 @@ def run_php(directory, data):
     path = os.path.join(tree, "index.php")
     with open(path, "wb") as handle:
         handle.write(data)
-    result = _php_refs.scan([tree])
-    tokenize(_php_refs.read_source(path))
+    result = _php_resolve.scan([tree])
+    tokenize(_php_statements.read_source(path))
     return "ok, %d includes" % result.includes_total
 
 
@@ -137,8 +139,8 @@ def run_php_ini(directory, data):
     path = os.path.join(directory, "php.ini")
     with open(path, "wb") as handle:
         handle.write(data)
-    result = _php_refs.Result()
-    _php_refs.check_ini_files([path], _php_refs.PathMap(), result)
+    result = _php_resolve.Result()
+    _php_ini.check_ini_files([path], PathMap(), result)
     return "ok, %d findings" % len(result.findings)
 
 

@@ -60,7 +60,7 @@ options:
     elements: str
     default: []
   lint:
-    description: Also run C(php -l) on every scanned file, a few at a time in parallel; syntax errors are errors.
+    description: Also run C(php -l) on every scanned file, as many at a time as O(jobs) says; syntax errors are errors.
     type: bool
     default: false
   allowed_roots:
@@ -79,6 +79,7 @@ options:
         resolution that follows runs in one. The result is the same whatever the number.
       - By default one per CPU the module may run on, 8 at most. V(1) keeps the scan in the module's own process, for a host
         whose CPUs the site needs; trees of fewer than 64 files per process are scanned in one anyway.
+      - With O(lint), also how many C(php -l) run at once.
     type: int
 attributes:
   platform:
@@ -130,10 +131,16 @@ findings:
       description: The file the statement is in (live path).
       type: str
     line:
-      description: The statement's line.
+      description: The statement's line (none for a C(php -l) error that names no line).
       type: int
+    directive:
+      description:
+        - C(require), C(require_once), C(include) or C(include_once), the ini setting, or C(php -l); the same as
+          RV(findings[].statement).
+        - The key the findings of M(lastgood.webstack.web_refs) have too, so that the findings of both read alike.
+      type: str
     statement:
-      description: C(require), C(require_once), C(include) or C(include_once) (or the ini setting).
+      description: C(require), C(require_once), C(include) or C(include_once), the ini setting, or C(php -l).
       type: str
     expression:
       description: The statement's expression as written.
@@ -148,6 +155,7 @@ findings:
     - severity: error
       file: /usr/share/wordpress/wp-settings.php
       line: 120
+      directive: require
       statement: require
       expression: "ABSPATH . WPINC . '/class-wp-locale.phpp'"
       path: /usr/share/wordpress/wp-includes/class-wp-locale.phpp
@@ -185,19 +193,14 @@ duration_ms:
 """
 
 import gc
-import os
-import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import (
-    ERROR,
-    check_ini_files,
-    find_php_files,
-    scan,
-)
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, format_finding
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lint import lint
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
 
 DEFAULT_INCLUDE_PATH = [".", "/usr/share/php"]
 
@@ -210,31 +213,6 @@ def host_include_path(module):
     if rc != 0 or not out.strip():
         return DEFAULT_INCLUDE_PATH
     return [entry for entry in out.strip().split(":") if entry]
-
-
-def lint(module, files):
-    """``php -l`` on each (live, checked) file, a few in parallel."""
-    php = module.get_bin_path("php", required=True)
-    environ = dict(os.environ, LC_ALL="C")
-
-    def one(pair):
-        live, checked = pair
-        completed = subprocess.run([php, "-n", "-l", checked], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   env=environ, check=False)
-        return live, completed.returncode, completed.stdout.decode("utf-8", "replace")
-
-    findings = []
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        for live, rc, output in pool.map(one, files):
-            if rc != 0:
-                message = " ".join(line for line in output.splitlines() if line.strip() and "Errors parsing" not in line)
-                line = None
-                marker = message.rfind(" on line ")
-                if marker >= 0 and message[marker + 9:].split()[0].isdigit():
-                    line = int(message[marker + 9:].split()[0])
-                findings.append({"severity": ERROR, "file": live, "line": line, "statement": "php -l",
-                                 "expression": "", "path": live, "message": message.strip()})
-    return findings
 
 
 def main():
@@ -278,9 +256,7 @@ def main():
         include_path=include_path,
     )
     if params["lint"]:
-        files, dummy = find_php_files(params["paths"], path_map, params["exclude"],
-                                      AllowedRoots(params["allowed_roots"], path_map))
-        lint_findings = lint(module, files)
+        lint_findings = lint(module.get_bin_path("php", required=True), result.files, params["jobs"])
         output["findings"] = result.findings + lint_findings
         output["lint_errors"] = len(lint_findings)
     output["duration_ms"] = round((time.monotonic() - started) * 1000.0, 1)
@@ -288,9 +264,7 @@ def main():
         module.fail_json(msg="; ".join(result.problems), **output)
     errors = [finding for finding in output["findings"] if finding["severity"] == ERROR]
     if errors:
-        module.fail_json(msg="\n".join(
-            "%s:%s: %s: %s" % (finding["file"], finding["line"], finding["statement"], finding["message"])
-            for finding in errors), **output)
+        module.fail_json(msg="\n".join(format_finding(finding) for finding in errors), **output)
     module.exit_json(**output)
 
 

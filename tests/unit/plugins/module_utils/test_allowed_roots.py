@@ -8,7 +8,8 @@ import os
 import pytest
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import check_ini_files, scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import ConfigError, validate
 
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.webrefs_helpers import line_of

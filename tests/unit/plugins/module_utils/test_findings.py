@@ -8,6 +8,9 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings
     format_finding,
     make_finding,
 )
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
 
 CORE = ["severity", "file", "line", "directive", "path", "message"]
 
@@ -35,3 +38,18 @@ def test_format_with_and_without_a_line():
     assert format_finding(make_finding(ERROR, "/f", 3, "root", "/p", "gone")) == "/f:3: root: gone"
     assert format_finding(make_finding(ERROR, "/f", None, "php -l", "/f", "bad")) == "/f: php -l: bad"
 
+
+def test_php_findings_have_the_core_keys_and_their_own(make_tree):
+    root = make_tree({"app/index.php": "<?php\nrequire __DIR__ . '/lib.phpp';\n",
+                      "pool.conf": "php_admin_value[auto_prepend_file] = /nonexistent/p.php\n"})
+    result = scan([str(root / "app")], include_path=["."])
+    check_ini_files([str(root / "pool.conf")], PathMap(), result)
+    require, setting = result.findings
+    assert list(require) == list(setting) == CORE + ["statement", "expression"]
+    assert (require["directive"], require["statement"], require["expression"]) == \
+        ("require", "require", "__DIR__ . '/lib.phpp'")
+    assert (setting["directive"], setting["statement"], setting["expression"]) == \
+        ("auto_prepend_file", "auto_prepend_file", "/nonexistent/p.php")
+    assert format_finding(require) == "%s/app/index.php:2: require: %s/app/lib.phpp does not exist" % (root, root)
+    assert [f["severity"] for f in result.errors()] == ["error", "error"]
+    assert result.files == [(str(root / "app/index.php"), str(root / "app/index.php"))]

@@ -29,7 +29,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php import lexer as _php_lexer, refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import lexer as _php_lexer, resolve as _php_resolve
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import statements as _php_statements
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots
@@ -489,9 +490,9 @@ def php_functions(text):
             assert hit.word in _php_lexer.INTERESTING
             assert 1 <= hit.line <= lines and text[hit.start:hit.start + len(hit.word)].lower() == hit.word
             assert hit.tokens and hit.tokens[0].start == hit.start
-    statements, definitions = _php_refs.scan_source("/app/fuzz.php", text)
+    statements, definitions = _php_statements.scan_source("/app/fuzz.php", text)
     for statement in statements:
-        assert statement.statement in _php_refs.STATEMENTS and 1 <= statement.line <= lines
+        assert statement.statement in _php_statements.STATEMENTS and 1 <= statement.line <= lines
 
 
 @FUZZ
@@ -520,8 +521,8 @@ def php_scan(files):
         for relative, data in files.items():
             tree.write(os.path.join("app", relative), data)
         tree.write("app/lib/a.php", b"<?php\n")
-        result = _php_refs.scan(["/app"], path_map={"/": tree.root}, allowed_roots=["/app"],
-                                constants={"ABSPATH": "/app/"})
+        result = _php_resolve.scan(["/app"], path_map={"/": tree.root}, allowed_roots=["/app"],
+                                   constants={"ABSPATH": "/app/"})
         assert result.files_scanned == len(set(files) | {"lib/a.php"})
         for finding in result.findings:
             assert finding["severity"] in ("error", "warning", "info")

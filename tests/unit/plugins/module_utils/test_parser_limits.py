@@ -11,7 +11,9 @@ import threading
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php import lexer as _php_lexer, refs as _php_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import evaluate as _php_evaluate, ini as _php_ini, lexer as _php_lexer
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import resolve as _php_resolve
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import statements as _php_statements
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize
@@ -205,7 +207,7 @@ def test_apache_include_with_a_nul_byte_and_of_a_fifo(make_tree):
 
 def php_scan(make_tree, text, **options):
     root = make_tree({"index.php": text})
-    return _php_refs.scan([str(root)], include_path=(".",), **options)
+    return _php_resolve.scan([str(root)], include_path=(".",), **options)
 
 
 @pytest.mark.parametrize("expression", [
@@ -237,13 +239,13 @@ def test_php_constants_doubling_are_bounded(make_tree):
     text = "<?php define('A0', 'ab');\n" + "".join(
         "define('A%d', A%d . A%d);\n" % (n + 1, n, n) for n in range(60)) + "require '/' . A60;\n"
     root = make_tree({"index.php": text})
-    statements, definitions = _php_refs.scan_source("/index.php", text)
-    constants = _php_refs.Constants({}, definitions)
-    with pytest.raises(_php_refs.Unresolved):
+    statements, definitions = _php_statements.scan_source("/index.php", text)
+    constants = _php_evaluate.Constants({}, definitions)
+    with pytest.raises(_php_evaluate.Unresolved):
         constants.evaluator.evaluate(statements[0].tokens, "/index.php")
     # The work done: characters concatenated stay within the bound.
-    assert constants.evaluator.chars <= _php_refs.MAX_EVALUATION_CHARS + 2 * 2 ** 26
-    assert [f["severity"] for f in _php_refs.scan([str(root)]).findings] == ["info"]
+    assert constants.evaluator.chars <= _php_evaluate.MAX_EVALUATION_CHARS + 2 * 2 ** 26
+    assert [f["severity"] for f in _php_resolve.scan([str(root)]).findings] == ["info"]
 
 
 @pytest.mark.parametrize("levels, severity, path", [
@@ -303,7 +305,7 @@ def test_php_statement_keeps_the_keyword_after_its_own():
 
 
 def test_php_file_larger_than_the_limit_is_a_problem(make_tree, monkeypatch):
-    monkeypatch.setattr(_php_refs, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(_php_statements, "MAX_FILE_BYTES", 1024)
     result = php_scan(make_tree, "<?php\n" + "// padding\n" * 200 + "require '/nope.php';\n")
     assert result.findings == []
     assert [problem.split(" is ")[1] for problem in result.problems] == [
@@ -313,8 +315,8 @@ def test_php_file_larger_than_the_limit_is_a_problem(make_tree, monkeypatch):
 def test_php_fifo_named_like_a_php_file_is_not_read(make_tree):
     root = make_tree({"index.php": "<?php\n"})
     os.mkfifo(str(root / "fifo.php"))
-    assert finishes(_php_refs.scan, [str(root)]), "reading the FIFO blocked"
-    result = _php_refs.scan([str(root)])
+    assert finishes(_php_resolve.scan, [str(root)]), "reading the FIFO blocked"
+    result = _php_resolve.scan([str(root)])
     assert result.problems == ["%s cannot be read: not a regular file" % (root / "fifo.php")]
 
 
@@ -322,4 +324,4 @@ def test_php_ini_value_with_a_long_run_of_spaces(tmp_path):
     # (.*?)\s*$ tried \s*$ at every character of the run: quadratic.
     ini = tmp_path / "php.ini"
     ini.write_text("auto_prepend_file = /a" + " " * 100000 + "b  \n")
-    assert _php_refs.ini_references(str(ini), ini.read_text()) == [(1, "auto_prepend_file", "/a" + " " * 100000 + "b")]
+    assert _php_ini.ini_references(str(ini), ini.read_text()) == [(1, "auto_prepend_file", "/a" + " " * 100000 + "b")]

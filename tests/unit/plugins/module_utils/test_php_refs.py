@@ -4,7 +4,8 @@ import shutil
 import pytest
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import check_ini_files, ini_references, scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files, ini_references
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
 
 
 def findings(result, severity=None):

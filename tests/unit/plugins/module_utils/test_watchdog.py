@@ -345,7 +345,7 @@ def test_the_code_the_role_ships_runs_the_watchdog_without_anything_else(tmp_pat
     needed = module_utils_closure(starts, module_utils)
     assert {os.path.join(module_utils, *parts) for parts in [
         ("_watchdog", "watcher.py"), ("_release", "registry.py"), ("_release", "services.py"), ("_probe.py",),
-        ("_webconf", "candidate.py"), ("_php", "refs.py")]} <= needed
+        ("_webconf", "candidate.py"), ("_php", "resolve.py")]} <= needed
     for path in needed:
         assert (shipped / os.path.relpath(path, module_utils)).is_file(), path
     # Without the shipped tree it cannot run: the check above did use it.

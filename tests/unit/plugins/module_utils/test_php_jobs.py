@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._php import refs as _php_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.refs import scan
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import jobs as _php_jobs, resolve as _php_resolve
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
 
 
 def outcome(result):
@@ -95,23 +95,23 @@ def test_no_fork_possible(app, monkeypatch):
 
 def test_jobs_default_to_usable_cpus(app, monkeypatch):
     asked = []
-    real = _php_refs.extract_all
+    real = _php_resolve.extract_all
 
     def spy(files, jobs=None):
         asked.append(jobs)
         return real(files, jobs)
-    monkeypatch.setattr(_php_refs, "extract_all", spy)
+    monkeypatch.setattr(_php_resolve, "extract_all", spy)
     scan([app])
     assert asked == [None]
-    assert _php_refs.usable_cpus() >= 1
+    assert _php_jobs.usable_cpus() >= 1
 
 
 def test_default_jobs_are_capped(app, forks, monkeypatch):
-    monkeypatch.setattr(_php_refs, "usable_cpus", lambda: 64)
+    monkeypatch.setattr(_php_jobs, "usable_cpus", lambda: 64)
     # 302 files allow 4 jobs of 64 files; then the cap of 8 with more files.
     scan([app])
     assert len(forks) == 3
-    monkeypatch.setattr(_php_refs, "_FILES_PER_JOB", 1)
+    monkeypatch.setattr(_php_jobs, "_FILES_PER_JOB", 1)
     del forks[:]
     scan([app])
     assert len(forks) == 7
