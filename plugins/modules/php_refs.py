@@ -192,11 +192,11 @@ duration_ms:
   sample: 1012.5
 """
 
-import gc
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, format_finding
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import OptionError, checked_allowed_roots, checked_path_map
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lint import lint
@@ -231,17 +231,14 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    for live, candidate in params["path_map"].items():
-        if not str(live).startswith("/") or not isinstance(candidate, str) or not candidate.startswith("/"):
-            module.fail_json(msg="path_map: %r: %r must map an absolute live path to an absolute path" % (live, candidate))
-    path_map = PathMap(params["path_map"])
-    for root in params["allowed_roots"]:
-        if not root.startswith("/"):
-            module.fail_json(msg="allowed_roots: %r is not an absolute path" % root)
+    try:
+        path_map = PathMap(checked_path_map(params["path_map"]))
+        checked_allowed_roots(params["allowed_roots"])
+    except OptionError as error:
+        module.fail_json(msg=str(error))
     if params["jobs"] is not None and params["jobs"] < 1:
         module.fail_json(msg="jobs: %d is not a number of processes; give 1 or more, or leave it out" % params["jobs"])
     include_path = params["include_path"] if params["include_path"] is not None else host_include_path(module)
-    gc.disable()
     started = time.monotonic()
     result = scan(params["paths"], include_path=include_path, constants=params["constants"], path_map=path_map,
                   exclude=params["exclude"], allowed_roots=params["allowed_roots"], jobs=params["jobs"])

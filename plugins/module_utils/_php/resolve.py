@@ -15,10 +15,10 @@ finding. Pure standard library."""
 from __future__ import annotations
 
 import fnmatch
-import gc
 import os
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, WARNING, Findings
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import gc_paused
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
     AllowedRoots,
     FileSystem,
@@ -103,14 +103,8 @@ def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=N
     ``allowed_roots``, an include that reaches outside them is an error.
     ``jobs``: processes that read and tokenize the files (default: one per
     CPU this process may use, 8 at most)."""
-    # Many small objects, almost none freed: the cyclic collector only costs time.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs):
