@@ -4,7 +4,7 @@
 """Every file, directory and socket an Apache configuration refers to, where
 it is written, and whether it exists as httpd would look for it.
 
-Works on the tree of _apache.Loader. A virtual host inherits DocumentRoot,
+Works on the tree of apache_parse.Loader. A virtual host inherits DocumentRoot,
 aliases and PHP handlers of the main server; local URLs (DirectoryIndex
 ``/x``, ErrorDocument, FallbackResource) go through Alias/AliasMatch in
 configuration order, then DocumentRoot, as mod_alias and core map them.
@@ -15,13 +15,10 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
-    OUTSIDE_ALLOWED_ROOTS,
-    describe_missing,
-    static_prefix,
-    static_prefix_dir,
-)
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import OUTSIDE_ALLOWED_ROOTS, static_prefix_dir
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, SWITCHED_SCRIPT_PATHS, WARNING
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.refs_base import RefsChecker, php_ini_settings
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.tree import flatten
 
 # Debian's compiled-in DocumentRoot of the main server.
 DEFAULT_DOCUMENT_ROOT = "/var/www/html"
@@ -36,26 +33,9 @@ _AUTH_FILES = frozenset(("authuserfile", "authgroupfile", "authdbmuserfile", "au
 _LOGS = frozenset(("errorlog", "customlog", "transferlog", "globallog", "scriptlog"))
 _ALIASES = frozenset(("alias", "scriptalias", "aliasmatch", "scriptaliasmatch"))
 _PROXY_SOCKETS = frozenset(("proxypass", "proxypassmatch", "balancermember"))
-_PHP_INI_FILES = ("auto_prepend_file", "auto_append_file")
 _PHP_HANDLER = re.compile(r"proxy:(?:unix:[^|]*\|)?fcgi://|application/x-httpd-php", re.I)
 _DYNAMIC = re.compile(r"[$*?\[]")
 _BACKREFERENCE = re.compile(r"\$(\d)")
-
-
-def flatten(block):
-    out = []
-    for directive in block:
-        out.append(directive)
-        if directive.include is not None:
-            out.extend(flatten(directive.block))
-    return out
-
-
-def _php_ini_settings(value):
-    for line in re.split(r"[\n;]", value):
-        name, sep, setting = line.partition("=")
-        if sep:
-            yield name.strip(), setting.strip().strip('"').strip("'")
 
 
 def _socket_in(value):
@@ -80,44 +60,9 @@ class Server:
         self.php_handler = False
 
 
-class ApacheChecker:
-    """Walks a loaded Apache configuration and fills a Report."""
-
-    def __init__(self, loader, fs, report, check_sockets=True):
-        self.loader = loader
-        self.path_map = loader.path_map
-        self.fs = fs
-        self.report = report
-        self.check_sockets = check_sockets
-        self._seen = set()
-
-    def _check(self, directive, context, kind, path, want="exists", severity=ERROR, message=None):
-        key = (id(directive), path, kind)
-        checked = self.path_map.apply(path)
-        fs = self.fs
-        if want == "dir":
-            ok = fs.is_dir(checked)
-        elif want == "socket":
-            ok = fs.is_socket(checked)
-        elif want == "file":
-            ok = fs.is_file(checked)
-        else:
-            ok = fs.exists(checked)
-        if key in self._seen:
-            return ok
-        self._seen.add(key)
-        self.report.reference(directive.file, directive.line, directive.raw_name, kind, path, checked, ok, context)
-        if not ok and severity is not None:
-            if fs.exists(checked):
-                what = {"dir": "is not a directory", "socket": "is not a unix socket",
-                        "file": "is not a regular file"}.get(want, "cannot be used")
-            else:
-                what = describe_missing(checked)
-            text = message or "%s %s" % (path, what)
-            if checked != path:
-                text += " (looked for at %s)" % checked
-            self.report.finding(severity, directive.file, directive.line, directive.raw_name, path, text)
-        return ok
+class ApacheChecker(RefsChecker):
+    """Walks a loaded Apache configuration and fills a Report. Where a
+    reference is made: the text of its context."""
 
     def _check_value(self, directive, context, kind, value, want="exists", severity=ERROR):
         """Check a path that may hold ``$1`` back-references or wildcards:
@@ -211,10 +156,8 @@ class ApacheChecker:
             return
         path, directive = owner.document_root
         link = self.path_map.switched_prefix(path)
-        key = ("switched", id(directive))
-        if link is None or key in self._seen:
+        if link is None or not self._first_time(("switched", id(directive))):
             return
-        self._seen.add(key)
         self.report.finding(
             WARNING, directive.file, directive.line, directive.raw_name, path,
             "DocumentRoot %s hands PHP-FPM script paths through %s, a link that a switch of releases changes "
@@ -272,7 +215,7 @@ class ApacheChecker:
         elif name in ("php_value", "php_admin_value") and len(args) >= 2:
             self._php_ini(directive, context, args[0], args[1])
         elif name == "setenv" and len(args) >= 2 and args[0] in ("PHP_VALUE", "PHP_ADMIN_VALUE"):
-            for setting, value in _php_ini_settings(args[1]):
+            for setting, value in php_ini_settings(args[1]):
                 self._php_ini(directive, context, setting, value)
         elif name == "rewritemap" and len(args) >= 2:
             kind, _sep, source = args[1].partition(":")
@@ -281,30 +224,13 @@ class ApacheChecker:
             elif kind == "prg":
                 self._check_value(directive, context, "rewrite_map", source.split()[0], want="file")
 
-    def _php_ini(self, directive, context, setting, value):
-        if setting not in _PHP_INI_FILES or not value.startswith("/"):
-            return
-        if self._check(directive, context, "php_ini", value, want="file",
-                       message="%s %s does not exist" % (setting, value)):
-            self.report.entrypoint(value)
-
     def _socket(self, directive, context, socket):
-        path = self.loader.resolve(socket)
-        if not self.check_sockets:
-            self.report.reference(directive.file, directive.line, directive.raw_name, "socket", path,
-                                  self.path_map.apply(path), None, context)
-            return
-        self._check(directive, context, "socket", path, want="socket")
+        self._check_socket(directive, context, self.loader.resolve(socket))
 
     def _log(self, directive, context, value):
         if value.startswith(("|", "syslog", "$")) or value.startswith("/dev/"):
             return
-        prefix, dynamic = static_prefix(value)
-        path = self.loader.resolve(prefix if dynamic else value)
-        directory = static_prefix_dir(path) if dynamic else os.path.dirname(path)
-        if directory:
-            self._check(directive, context, "log", directory, want="dir",
-                        message="%s: directory %s does not exist" % (value, directory))
+        self._log_directory(directive, context, value, self.loader.resolve)
 
     def _include(self, directive, context):
         result = directive.include
@@ -393,20 +319,7 @@ class ApacheChecker:
                     candidates.append(path)
             else:
                 candidates.append(os.path.join(base, name))
-        found = False
-        for path in candidates:
-            if self._check(directive, context, "index", path, severity=None):
-                found = True
-                if path.endswith(".php"):
-                    self.report.entrypoint(path)
-        if candidates and not found:
-            first = candidates[0]
-            text = "%s does not exist" % first if len(candidates) == 1 else \
-                "none of %s exists in %s" % (", ".join(os.path.basename(path) for path in candidates), base)
-            checked = self.path_map.apply(first)
-            if checked != first:
-                text += " (looked for at %s)" % os.path.dirname(checked)
-            self.report.finding(ERROR, directive.file, directive.line, directive.raw_name, first, text)
+        self._index_files(directive, context, candidates, base)
 
 
 def check(tree, loader, fs, report, check_sockets=True):
