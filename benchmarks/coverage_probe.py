@@ -10,7 +10,7 @@ import sys
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import ini as _php_ini, resolve as _php_resolve
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import validate as _web_refs
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import ConfigError
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
 
 

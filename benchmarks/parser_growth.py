@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, ".cache", "collections"))
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import ini as _php_ini, resolve as _php_resolve  # noqa: E402
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import statements as _php_statements  # noqa: E402
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx  # noqa: E402
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import ConfigError  # noqa: E402
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap  # noqa: E402
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize  # noqa: E402
 
@@ -109,7 +110,7 @@ def run_nginx(directory, data):
     try:
         _nginx.Loader().load(path)
         return "ok"
-    except _nginx.ConfigError as error:
+    except ConfigError as error:
         return "ConfigError line %s" % error.line
 
 
@@ -120,7 +121,7 @@ def run_apache(directory, data):
     try:
         _apache.Loader(server_root=directory, envvars=os.path.join(directory, "none")).load(path)
         return "ok"
-    except _nginx.ConfigError as error:
+    except ConfigError as error:
         return "ConfigError line %s" % error.line
 
 

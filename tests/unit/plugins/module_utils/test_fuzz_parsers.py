@@ -32,7 +32,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import lexer as _php_lexer, resolve as _php_resolve
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import statements as _php_statements
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import ConfigError
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots
 from ansible_collections.lastgood.webstack.tests.unit.conftest import COLLECTION_ROOT
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize

@@ -14,8 +14,8 @@ import pytest
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import evaluate as _php_evaluate, ini as _php_ini, lexer as _php_lexer
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import resolve as _php_resolve
 from ansible_collections.lastgood.webstack.plugins.module_utils._php import statements as _php_statements
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, nginx_parse as _nginx
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_parse import ConfigError
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse as _apache, errors as _errors, nginx_parse as _nginx
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.errors import ConfigError
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.php_tokenize import tokenize
 from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.webrefs_helpers import run
 
@@ -77,7 +77,7 @@ def test_nginx_at_the_nesting_limit_across_files_the_checks_still_run(make_tree)
 
 def test_nginx_include_fan_out_is_bounded(make_tree, monkeypatch):
     # Each file includes the next twice: 2**30 inclusions without a bound.
-    monkeypatch.setattr(_nginx, "MAX_LOAD_BYTES", 256 * 1024)
+    monkeypatch.setattr(_errors, "MAX_LOAD_BYTES", 256 * 1024)
     files = {"f%d.conf" % n: "include f%d.conf;\ninclude f%d.conf;\n# %s\n" % (n + 1, n + 1, "x" * 1000)
              for n in range(30)}
     files["f30.conf"] = "root /a;\n"
@@ -93,7 +93,7 @@ def test_nginx_include_fan_out_is_bounded(make_tree, monkeypatch):
 
 
 def test_nginx_file_larger_than_the_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(_nginx, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(_errors, "MAX_FILE_BYTES", 1024)
     (tmp_path / "nginx.conf").write_text("# padding\n" * 200)
     error = error_of(nginx_load, tmp_path)
     assert error.file == str(tmp_path / "nginx.conf") and "larger than" in error.message
@@ -149,7 +149,7 @@ def test_apache_define_doubling_is_bounded(tmp_path):
 
 
 def test_apache_include_fan_out_is_bounded(make_tree, monkeypatch):
-    monkeypatch.setattr(_apache, "MAX_LOAD_BYTES", 256 * 1024)
+    monkeypatch.setattr(_errors, "MAX_LOAD_BYTES", 256 * 1024)
     files = {"f%d.conf" % n: "Include f%d.conf\nInclude f%d.conf\n# %s\n" % (n + 1, n + 1, "x" * 1000)
              for n in range(30)}
     files["f30.conf"] = "A 1\n"
