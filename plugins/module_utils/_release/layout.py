@@ -59,8 +59,13 @@ class LeaseHeld(ReleaseError):
     """Another change of many steps holds the site."""
 
 
+# Every time stamp the registry writes: UTC, microseconds (the timeline
+# callback on the controller reads the same form).
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.datetime.now(datetime.timezone.utc).strftime(TIME_FORMAT)
 
 
 def check_release_id(release_id):

@@ -19,6 +19,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release.layout 
     RELEASE_ID,
     ReleaseError,
     STATE_BACKUP,
+    TIME_FORMAT,
     now,
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.manifest import (
@@ -203,7 +204,7 @@ def _register_unknown(site, state, on_disk, report, actions):
         except (OSError, ReleaseError) as error:
             probe_warnings.append("release %s is registered without its probe settings: %s" % (release_id, error))
             probe = None
-        record = new_record(checksum_of(recorded), probe, staged_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        record = new_record(checksum_of(recorded), probe, staged_at.strftime(TIME_FORMAT))
         record["registered_by_repair"] = True
         state["releases"][release_id] = record
         report["registered"].append(release_id)
