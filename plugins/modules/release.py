@@ -370,31 +370,31 @@ def run_argv(module, argv):
 
 
 ARGUMENT_SPEC = dict(
-        site=dict(type="str", required=True),
-        base_dir=dict(type="path", default="/srv/lastgood"),
-        release_id=dict(type="str"),
-        state=dict(type="str", required=True, choices=[
-            "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
-            "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed", "repaired"]),
-        src=dict(type="path"),
-        reason=dict(type="str"),
-        note=dict(type="dict"),
-        config_test=dict(type="str", choices=["nginx", "apache"]),
-        keep=dict(type="int", default=5),
-        lock_timeout=dict(type="float", default=30),
-        lock_owner=dict(type="str"),
-        lease_seconds=dict(type="int", default=1800),
-        lease_holder=dict(type="dict"),
-        break_lease_of=dict(type="str"),
-        force=dict(type="bool", default=False),
-        reload_command=dict(type="list", elements="str"),
-        reload=dict(type="str", choices=["nginx", "apache"]),
-        php_fpm=dict(type="dict", options=dict(
-            pidfile=dict(type="path", required=True),
-            wait_for=dict(type="list", elements="path", default=[]),
-            timeout=dict(type="float", default=30),
-        )),
-    )
+    site=dict(type="str", required=True),
+    base_dir=dict(type="path", default="/srv/lastgood"),
+    release_id=dict(type="str"),
+    state=dict(type="str", required=True, choices=[
+        "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
+        "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed", "repaired"]),
+    src=dict(type="path"),
+    reason=dict(type="str"),
+    note=dict(type="dict"),
+    config_test=dict(type="str", choices=["nginx", "apache"]),
+    keep=dict(type="int", default=5),
+    lock_timeout=dict(type="float", default=30),
+    lock_owner=dict(type="str"),
+    lease_seconds=dict(type="int", default=1800),
+    lease_holder=dict(type="dict"),
+    break_lease_of=dict(type="str"),
+    force=dict(type="bool", default=False),
+    reload_command=dict(type="list", elements="str"),
+    reload=dict(type="str", choices=["nginx", "apache"]),
+    php_fpm=dict(type="dict", options=dict(
+        pidfile=dict(type="path", required=True),
+        wait_for=dict(type="list", elements="path", default=[]),
+        timeout=dict(type="float", default=30),
+    )),
+)
 
 
 def config_test_of(module, site):

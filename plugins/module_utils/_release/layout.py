@@ -27,8 +27,6 @@ import os
 import re
 import stat
 
-
-
 MANIFEST = "MANIFEST.sha256"
 STATE_FILE = "state.json"
 STATE_BACKUP = "state.json.bak"

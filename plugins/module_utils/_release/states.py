@@ -69,8 +69,8 @@ def change_state(site, state, params, check_mode, extra, config_test=None):
     if wanted in ("frozen", "thawed"):
         if wanted == "frozen" and not params["reason"]:
             raise layout.ReleaseError("state=frozen needs reason, why the site is frozen")
-        return lifecycle.set_freeze(site, state, params["reason"] if wanted == "frozen" else None, params["lock_owner"],
-                                   check_mode)
+        return lifecycle.set_freeze(site, state, params["reason"] if wanted == "frozen" else None,
+                                    params["lock_owner"], check_mode)
     if wanted == "rolled_back":
         return roll_back(site, state, params, check_mode, extra, config_test)
     actions = []
@@ -85,7 +85,7 @@ def change_state(site, state, params, check_mode, extra, config_test=None):
         if not params["lock_owner"]:
             raise layout.ReleaseError("state=leased needs lock_owner, a name for who holds the site")
         return actions + lease.take_lease(site, params["lock_owner"], params["lease_seconds"], check_mode,
-                                             holder=params["lease_holder"])
+                                          holder=params["lease_holder"])
     if wanted == "staged":
         if not params["src"]:
             raise layout.ReleaseError("state=staged needs src, the directory on the host to stage")
