@@ -10,6 +10,7 @@ Pure standard library."""
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 
 # Token kinds.
 STRING = "str"        # value: the string's text; literal: False when it interpolates variables
@@ -176,18 +177,10 @@ _SKIP = re.compile(r"""
 """ % "|".join(sorted(INTERESTING, key=len, reverse=True)), re.X | re.S)
 
 
-class Hit:
-    """A keyword of interest: the tokens of its statement, its brace depth
-    and the line it starts on."""
-    __slots__ = ("word", "line", "tokens", "depth", "in_class", "start")
-
-    def __init__(self, word, line, tokens, depth, in_class, start):
-        self.word = word
-        self.line = line
-        self.tokens = tokens
-        self.depth = depth
-        self.in_class = in_class
-        self.start = start
+class Hit(namedtuple("Hit", "word line tokens depth in_class start")):
+    """A keyword of interest: the tokens of its statement, its brace depth,
+    whether it is in a class body, the line and the offset it starts at."""
+    __slots__ = ()
 
 
 def scan_statements(text):

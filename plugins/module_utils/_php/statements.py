@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import namedtuple
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import read_regular
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP, STRING, scan_statements_fast
@@ -22,26 +23,17 @@ _ENDS = frozenset((";", ",", "or", "and", "xor", "||", "&&", "?", ":", "??", "]"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-class Statement:
-    __slots__ = ("file", "line", "statement", "expression", "tokens", "silenced", "guard_texts")
-
-    def __init__(self, file, line, statement, expression, tokens, silenced, guard_texts):
-        self.file = file
-        self.line = line
-        self.statement = statement
-        self.expression = expression
-        self.tokens = tokens
-        self.silenced = silenced
-        self.guard_texts = guard_texts
+class Statement(namedtuple("Statement", "file line statement expression tokens silenced guard_texts")):
+    """An include or require: its file and line, its keyword, its expression
+    as written and as tokens, whether ``@`` silences it, and the normalized
+    arguments of the guards (``file_exists()``...) written shortly before."""
+    __slots__ = ()
 
 
-class Definition:
-    __slots__ = ("file", "position", "tokens")
-
-    def __init__(self, file, position, tokens):
-        self.file = file
-        self.position = position
-        self.tokens = tokens
+class Definition(namedtuple("Definition", "file position tokens")):
+    """A ``define()`` or ``const``: its file, its offset there and the tokens
+    of its value."""
+    __slots__ = ()
 
 
 def _text(source, tokens):
