@@ -10,9 +10,7 @@ import time
 import pytest
 
 from ansible.module_utils import _internal as module_utils_internal
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry, rollback
-from ansible_collections.lastgood.webstack.plugins.module_utils._release import services
-from ansible_collections.lastgood.webstack.plugins.modules import release
+from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, manifest, registry, rollback, services
 
 
 # .../ansible_collections/lastgood/webstack/plugins/module_utils/_release/layout.py
