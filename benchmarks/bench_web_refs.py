@@ -6,7 +6,7 @@ PHP-FPM unix sockets bound with Python's socket module), so web_refs must
 report no error and crossplane must report status ok; otherwise the run stops.
 
 Rows, each run alternating with its counterpart (A B A B):
-  in-process    validate() from module_utils/_web_refs.py   vs crossplane.parse()
+  in-process    validate() from module_utils/_webconf/validate.py vs crossplane.parse()
   subprocess    the web_refs module as Ansible runs it      vs the crossplane CLI
                 (both include Python start-up and writing their JSON output)
   start-up only the same two commands on a one-line config: what the
