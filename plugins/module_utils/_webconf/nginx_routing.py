@@ -276,10 +276,12 @@ class Router:
 
     def document_root(self, scope):
         """$document_root of a request that ``scope`` serves, or None when
-        it has no root of its own or inherited, or one with variables."""
+        it has no root of its own or inherited, one with variables, or an
+        alias in a regex location (its captures decide)."""
         if scope.root is None or scope.root.dynamic:
             return None
-        return self.map_uri(scope, "/").rstrip("/")
+        mapped = self.map_uri(scope, "/")
+        return None if mapped is None else mapped.rstrip("/")
 
     def script_filename(self, scope, uri):
         """SCRIPT_FILENAME of a request for ``uri`` reaching a FastCGI

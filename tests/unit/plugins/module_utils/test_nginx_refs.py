@@ -239,3 +239,21 @@ def test_path_map_checks_a_staged_release_as_if_live(make_tree, tmp_path):
     assert errors[0]["message"] == (
         "/srv/shop/current/app/front.php does not exist (looked for at %s/app/front.php)" % staged)
     assert report.php_entrypoints == ["/srv/shop/current/app/index.php"]
+
+
+def test_alias_in_a_regex_php_location_is_not_a_crash_and_its_script_path_is_left_dynamic(tmp_path):
+    # The file such a request reaches depends on the regex's captures: it is
+    # not guessed, and the missing alias target is still an error.
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("events {}\nhttp {\n  server {\n    listen 80;\n    root %s/www;\n"
+                    "    location ~ \\.php$ {\n      alias %s/nowhere/;\n"
+                    "      fastcgi_pass unix:%s/php.sock;\n"
+                    "      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n    }\n  }\n}\n"
+                    % (tmp_path, tmp_path, tmp_path))
+    (tmp_path / "www").mkdir()
+    sock = bind_socket(str(tmp_path / "php.sock"))
+    try:
+        report = run("nginx", conf)
+    finally:
+        sock.close()
+    assert located(report) == [(str(conf), line_of(str(conf), "      alias "), "alias")]
