@@ -26,14 +26,6 @@ description:
 author:
   - lastgood.webstack contributors (!UNKNOWN)
 options:
-  site:
-    description: The site's name, a directory under O(base_dir).
-    type: str
-    required: true
-  base_dir:
-    description: Where the sites live.
-    type: path
-    default: /srv/lastgood
   release_id:
     description:
       - The release, 1 to 64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
@@ -188,6 +180,7 @@ attributes:
     support: full
     details: Shows the registry (current, known good, each release's status) before and after.
 extends_documentation_fragment:
+  - lastgood.webstack.site
   - lastgood.webstack.attributes
 seealso:
   - module: lastgood.webstack.release_info

@@ -18,14 +18,6 @@ description:
 author:
   - lastgood.webstack contributors (!UNKNOWN)
 options:
-  site:
-    description: The site's name, a directory under O(base_dir).
-    type: str
-    required: true
-  base_dir:
-    description: Where the sites live.
-    type: path
-    default: /srv/lastgood
   release_id:
     description: Also return this release as RV(release).
     type: str
@@ -51,6 +43,7 @@ options:
         (see O(lastgood.webstack.release#module:php_fpm)), so that a deploy can stop before anything changes.
     type: path
 extends_documentation_fragment:
+  - lastgood.webstack.site
   - lastgood.webstack.attributes
   - lastgood.webstack.attributes.read_only
 seealso:
