@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Static evaluation of a PHP expression: string literals, concatenation,
 parentheses, ``__DIR__``, ``__FILE__``, ``dirname()``,
-``DIRECTORY_SEPARATOR`` and the constants of ``define()``/``const`` are
+``DIRECTORY_SEPARATOR``, ``PATH_SEPARATOR``, ``get_include_path()`` (when
+the include_path is known) and the constants of ``define()``/``const`` are
 evaluated; anything else raises Unresolved with the literal tail the
 expression ends with, if any, and is never guessed. Pure standard library."""
 
@@ -37,6 +38,9 @@ class Evaluator:
 
     def __init__(self, constants):
         self.constants = constants
+        # The include_path in effect where the expression runs, for
+        # get_include_path(); None when not known.
+        self.include_path = None
         self.depth = 0
         self.chars = 0
 
@@ -94,6 +98,11 @@ class Evaluator:
                 return file, index + 1
             if upper == "DIRECTORY_SEPARATOR":
                 return "/", index + 1
+            if upper == "PATH_SEPARATOR":
+                return ":", index + 1
+            if name.lower() == "get_include_path" and self.include_path is not None \
+                    and tokens[index + 1:index + 3] and [token.value for token in tokens[index + 1:index + 3]] == ["(", ")"]:
+                return ":".join(self.include_path), index + 3
             if name.lower() == "dirname" and index + 1 < len(tokens) and tokens[index + 1].value == "(":
                 return self._dirname(tokens, index + 1, file)
             if index + 1 < len(tokens) and tokens[index + 1].value in ("(", "::"):

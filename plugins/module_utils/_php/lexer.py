@@ -160,6 +160,7 @@ def each_php_block(text, scan_block):
 # that can hide them (strings, comments, heredocs, the end of PHP code).
 INTERESTING = ("include", "include_once", "require", "require_once", "define", "const",
                "file_exists", "is_file", "is_readable", "stream_resolve_include_path",
+               "set_include_path", "ini_set",
                "class", "interface", "trait", "enum")
 _SKIP = re.compile(r"""
   # Positions no alternative can start at are rejected by one class test.

@@ -17,23 +17,21 @@ from __future__ import annotations
 import fnmatch
 import os
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, WARNING, Findings
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import WARNING, Findings
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import gc_paused
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
-    AllowedRoots,
-    FileSystem,
-    PathMap,
-    describe_missing,
-)
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, FileSystem, PathMap, describe_missing
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.evaluate import Constants, Unresolved
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.jobs import extract_all
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import normalized
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.reach import Walk, both_branches_fail, candidates, guarded
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, extract
 
 
-def find_php_files(paths, path_map, exclude=(), allowed_roots=None):
+def find_php_files(paths, path_map, exclude=(), allowed_roots=None, every_file=None):
     """``(live path, checked path)`` of every PHP file under ``paths``;
     symlinked folders followed once, loops skipped; with ``allowed_roots``,
-    folders and files that lead outside them are problems, not scanned."""
+    folders and files that lead outside them are problems, not scanned.
+    ``every_file``: a list that gets the live path of every file seen,
+    whatever its name."""
     roots = allowed_roots or AllowedRoots()
     found = []
     seen_dirs = set()
@@ -60,6 +58,8 @@ def find_php_files(paths, path_map, exclude=(), allowed_roots=None):
                 dirs[:] = []
                 continue
             dirs[:] = [name for name in dirs if not _excluded(os.path.join(live_dir, name), exclude)]
+            if every_file is not None:
+                every_file.extend(os.path.join(live_dir, name) for name in files)
             for name in sorted(files):
                 if name.endswith(".php"):
                     live_path = os.path.join(live_dir, name)
@@ -97,48 +97,167 @@ class Result(Findings):
                      statement=statement.statement, expression=statement.expression)
 
 
+# Folders of development scripts that no web request is meant to reach: a
+# PHP file under them is no entry point unless it is named as one.
+DEVELOPMENT_FOLDERS = frozenset(("tests", "test", "Tests", "Test", "benchmarks", "benchmark", "demo", "demos",
+                                 "examples", "example", "docs", "doc"))
+
+
 def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=(), allowed_roots=(),
-         jobs=None):
-    """Resolve every include/require in the PHP files under ``paths``. With
+         jobs=None, web_entrypoints=(), web_roots=(), web_hidden=(), cli_entrypoints=()):
+    """Resolve every include/require in the PHP files under ``paths`` as PHP
+    does from each entry point: ``web_entrypoints`` and ``cli_entrypoints``,
+    and every PHP file under ``web_roots`` (``paths`` when no web entry
+    point nor root is given) that no other file includes, that no
+    ``web_hidden`` pattern hides and that is not in a development folder.
+    A failing require that no entry point reaches is a warning. With
     ``allowed_roots``, an include that reaches outside them is an error.
     ``jobs``: processes that read and tokenize the files (default: one per
     CPU this process may use, 8 at most)."""
+    entry_points = dict(web_entrypoints=list(web_entrypoints), web_roots=list(web_roots),
+                        web_hidden=list(web_hidden), cli_entrypoints=list(cli_entrypoints))
     with gc_paused():
-        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs)
+        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs, entry_points)
 
 
-def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs):
+def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs, entry_points):
     path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
     roots = AllowedRoots(allowed_roots, path_map)
     fs = FileSystem()
     result = Result()
-    files, result.problems = find_php_files(paths, path_map, exclude, roots)
+    every_file = []
+    files, result.problems = find_php_files(paths, path_map, exclude, roots, every_file)
     result.files = files
     result.files_scanned = len(files)
-    all_statements = []
-    all_definitions = []
-    for statements, definitions, problem in extract_all(files, jobs):
-        all_statements.extend(statements)
-        all_definitions.extend(definitions)
-        if problem:
-            result.problems.append(problem)
-    known = Constants(constants, all_definitions)
-    tails = _TailIndex(files, include_path, path_map)
-    for statement in all_statements:
-        result.includes_total += 1
-        _resolve(statement, known, include_path, path_map, fs, tails, result, roots)
+    trees = _Trees(paths, path_map, exclude, result)
+    definitions = []
+    for (live, dummy), (statements, defined, problem) in zip(files, extract_all(files, jobs)):
+        trees.add(live, statements, defined, problem)
+        definitions.extend(defined)
+    known = Constants(constants, definitions)
+    tails = _TailIndex(every_file, include_path, path_map)
+    walk = Walk(trees.statements, known, include_path, path_map.apply, fs, tails, roots, guarded)
+    included = trees.included(walk, include_path, result)
+    if trees.extra_definitions:
+        walk.evaluator = Constants(constants, definitions + trees.extra_definitions).evaluator
+    for entry in _entry_points(paths, files, included, entry_points):
+        walk.enter(entry)
+    for live, dummy in files:
+        if live not in walk.visited:
+            walk.enter(live, reached=False)
+    both_branches_fail(walk.outcomes)
+    for statement, outcome in walk.outcomes.values():
+        result.statement_finding(outcome.severity, statement, outcome.path, outcome.message)
     return result
 
 
-class _TailIndex:
-    """Answers whether any scanned or include_path file ends with a tail."""
+def _entry_points(paths, files, included, entry_points):
+    """The live paths of the entry points, named ones first."""
+    named = entry_points["web_entrypoints"] + entry_points["cli_entrypoints"]
+    roots = entry_points["web_roots"]
+    if not roots and not entry_points["web_entrypoints"]:
+        roots = paths
+    roots = [root.rstrip("/") + "/" for root in roots]
+    hidden = entry_points["web_hidden"]
+    found = list(named)
+    seen = set(named)
+    for live, dummy in files:
+        if live in seen or live in included or not any(live.startswith(root) or live == root[:-1] for root in roots):
+            continue
+        if _excluded(live, hidden) or _in_development_folder(live, roots):
+            continue
+        seen.add(live)
+        found.append(live)
+    return found
 
-    def __init__(self, files, include_path, path_map):
-        self.files = _by_name(live for live, _checked in files)
+
+def _in_development_folder(live, roots):
+    for root in roots:
+        if live.startswith(root):
+            parts = live[len(root):].split("/")[:-1]
+            return any(part in DEVELOPMENT_FOLDERS for part in parts) or \
+                ("vendor" in parts and "bin" in parts[parts.index("vendor"):])
+    return False
+
+
+class _Trees:
+    """The statements of every file the scan reads: the PHP files under
+    ``paths`` and any other file under them that code includes."""
+
+    def __init__(self, paths, path_map, exclude, result):
+        self.paths = [path.rstrip("/") + "/" for path in paths]
+        self.path_map = path_map
+        self.exclude = exclude
+        self.result = result
+        self._statements = {}
+        self.extra_definitions = []
+
+    def add(self, live, statements, definitions, problem):
+        self._statements[live] = statements
+        if problem and "cannot be read" in problem:
+            self.result.finding(WARNING, live, None, "read", live, problem + "; not scanned",
+                                statement="read", expression="")
+        elif problem:
+            self.result.problems.append(problem)
+
+    def statements(self, live):
+        """The statements of ``live``, read now if it is a file under the
+        trees that was not read yet; None for a file outside them."""
+        found = self._statements.get(live)
+        if found is not None or live in self._statements:
+            return found
+        if not any(live.startswith(path) for path in self.paths) or _excluded(live, self.exclude):
+            self._statements[live] = None
+            return None
+        statements, definitions, problem = extract(live, self.path_map.apply(live))
+        self.add(live, statements, definitions, problem)
+        self.extra_definitions.extend(definitions)
+        self.result.files_scanned += 1
+        return statements
+
+    def included(self, walk, include_path, result):
+        """The live paths that some statement includes, from any of the
+        directories it may run in; counts the statements."""
+        included = set()
+        pending = list(self._statements)
+        while pending:
+            live = pending.pop()
+            for statement in self._statements.get(live) or ():
+                if statement.statement == SET_INCLUDE_PATH:
+                    continue
+                result.includes_total += 1
+                path = walk._evaluate(statement, tuple(include_path))
+                if isinstance(path, Unresolved):
+                    result.unresolved += 1
+                    matches = walk.tails.ending_with(path.tail) if path.tail else ()
+                    if len(matches) == 1:
+                        included.update(matches)
+                    continue
+                result.includes_resolved += 1
+                for candidate in candidates(path, statement.file, os.path.dirname(statement.file), include_path):
+                    if candidate not in included and candidate != statement.file \
+                            and walk.fs.is_file(self.path_map.apply(candidate)):
+                        included.add(candidate)
+                        if candidate not in self._statements and self.statements(candidate):
+                            pending.append(candidate)
+        return included
+
+
+class _TailIndex:
+    """Answers whether any file of the trees or the include_path, whatever
+    its name, ends with a tail."""
+
+    def __init__(self, every_file, include_path, path_map):
+        self.files = _by_name(every_file)
         self.include_path = [entry for entry in include_path if entry.startswith("/")]
         self.path_map = path_map
         self._extra = None
         self._answers = {}
+
+    def ending_with(self, tail):
+        """The files of the trees whose path ends with ``tail``."""
+        tail = "/" + tail.lstrip("/")
+        return [path for path in self.files.get(tail.rsplit("/", 1)[1], ()) if path.endswith(tail)]
 
     def exists(self, tail):
         tail = "/" + tail.lstrip("/")
@@ -154,8 +273,7 @@ class _TailIndex:
         if self._extra is None:
             extra = []
             for entry in self.include_path:
-                found, dummy = find_php_files([entry], self.path_map)
-                extra.extend(live for live, _checked in found)
+                find_php_files([entry], self.path_map, every_file=extra)
             self._extra = _by_name(extra)
         return any(path.endswith(tail) for path in self._extra.get(name, ()))
 
@@ -167,68 +285,3 @@ def _by_name(paths):
     for path in paths:
         names.setdefault(path.rsplit("/", 1)[-1], []).append(path)
     return names
-
-
-def _candidates(path, statement, include_path):
-    """Where PHP looks for ``path`` included from ``statement.file``."""
-    if path.startswith("/"):
-        return [os.path.normpath(path)]
-    including_dir = os.path.dirname(statement.file)
-    if path.startswith("./") or path.startswith("../"):
-        # Relative to the executing script's directory, which is not known
-        # statically; the including file's directory is the usual case.
-        return [os.path.normpath(os.path.join(including_dir, path))]
-    candidates = []
-    for entry in include_path:
-        base = including_dir if entry == "." else entry
-        candidates.append(os.path.normpath(os.path.join(base, path)))
-    candidates.append(os.path.normpath(os.path.join(including_dir, path)))
-    return candidates
-
-
-def _resolve(statement, constants, include_path, path_map, fs, tails, result, roots=None):
-    if not statement.tokens:
-        return
-    try:
-        path = constants.evaluator.evaluate(statement.tokens, statement.file)
-    except Unresolved as unresolved:
-        result.unresolved += 1
-        tail = unresolved.tail
-        if tail and statement.statement.startswith("require") and not tails.exists(tail) \
-                and not _guarded(statement):
-            result.statement_finding(ERROR, statement, tail, "%s: no scanned file and nothing in include_path ends "
-                                     "with %s" % (statement.expression, tail))
-            return
-        result.statement_finding(INFO, statement, tail, "%s cannot be resolved statically" % statement.expression)
-        return
-    result.includes_resolved += 1
-    candidates = _candidates(path, statement, include_path)
-    for candidate in candidates:
-        checked = path_map.apply(candidate)
-        if fs.is_file(checked):
-            outside = roots.outside(checked) if roots else None
-            if outside:
-                result.statement_finding(ERROR, statement, candidate, "%s %s" % (candidate, outside))
-            return
-    missing = candidates[0] if path.startswith("/") or path.startswith(".") else candidates[-1]
-    checked = path_map.apply(missing)
-    message = "%s %s" % (missing, describe_missing(checked))
-    if checked != missing:
-        message += " (looked for at %s)" % checked
-    if len(candidates) > 1:
-        message += " (nor in include_path)"
-    if _guarded(statement):
-        result.statement_finding(INFO, statement, missing, message + "; guarded, PHP goes on")
-    elif statement.statement.startswith("require"):
-        result.statement_finding(ERROR, statement, missing, message)
-    else:
-        result.statement_finding(WARNING, statement, missing, message + "; include only warns")
-
-
-def _guarded(statement):
-    if statement.silenced:
-        return True
-    text = normalized(statement.expression)
-    if text.startswith("(") and text.endswith(")"):
-        text = text[1:-1]
-    return any(guard == text or guard.strip("()") == text for guard in statement.guard_texts)

@@ -13,9 +13,13 @@ import re
 from collections import namedtuple
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import read_regular
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import branches_at
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP, STRING, scan_statements_fast
 
 STATEMENTS = ("include", "include_once", "require", "require_once")
+# set_include_path(X) and ini_set('include_path', X) both become a Statement
+# of this keyword whose tokens are X.
+SET_INCLUDE_PATH = "set_include_path"
 GUARDS = ("file_exists", "is_file", "is_readable", "stream_resolve_include_path")
 _GUARD_WINDOW = 4000         # characters before a statement in which a guard counts
 _GUARD_COUNT = 16            # and how many of the guards nearest to it count at most
@@ -23,10 +27,12 @@ _ENDS = frozenset((";", ",", "or", "and", "xor", "||", "&&", "?", ":", "??", "]"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-class Statement(namedtuple("Statement", "file line statement expression tokens silenced guard_texts")):
-    """An include or require: its file and line, its keyword, its expression
-    as written and as tokens, whether ``@`` silences it, and the normalized
-    arguments of the guards (``file_exists()``...) written shortly before."""
+class Statement(namedtuple("Statement", "file line statement expression tokens silenced guard_texts position branches")):
+    """An include or require (or a change of the include_path): its file and
+    line, its keyword, its expression as written and as tokens, whether
+    ``@`` silences it, the normalized arguments of the guards
+    (``file_exists()``...) written shortly before, its offset in the file
+    and the conditional branches (branches.Branch) it is in."""
     __slots__ = ()
 
 
@@ -109,7 +115,7 @@ def scan_source(path, source):
             first = bisect.bisect_left(guard_offsets, hit.start - _GUARD_WINDOW)
             window = guard_texts[max(first, len(guard_texts) - _GUARD_COUNT):]
             statements.append(Statement(path, hit.line, word, _text(source, expression_tokens),
-                                        expression_tokens, silenced, window))
+                                        expression_tokens, silenced, window, hit.start, ()))
         elif len(tokens) < 2 or tokens[1].value != "(":
             if word == "const" and not hit.in_class and len(tokens) > 3 and tokens[1].kind == NAME \
                     and tokens[2].value == "=":
@@ -118,13 +124,37 @@ def scan_source(path, source):
         elif word in GUARDS:
             guard_offsets.append(hit.start)
             guard_texts.append(normalized(_text(source, _call_argument(tokens, 1))))
+        elif word == SET_INCLUDE_PATH or word == "ini_set":
+            setter = _include_path_setter(path, source, hit, word)
+            if setter is not None:
+                statements.append(setter)
         elif word == "define":
             name_tokens = _call_argument(tokens, 1)
             if len(name_tokens) == 1 and name_tokens[0].kind == STRING:
                 value_start = 2 + len(name_tokens) + 1
                 value_end = _expression_end(tokens, value_start)
                 definitions.append((name_tokens[0].value, Definition(path, hit.start, tokens[value_start:value_end])))
+    if statements:
+        statements = [statement._replace(branches=branches) for statement, branches
+                      in zip(statements, branches_at(source, [statement.position for statement in statements]))]
     return statements, definitions
+
+
+def _include_path_setter(path, source, hit, word):
+    """The Statement of ``set_include_path(X)`` or ``ini_set('include_path', X)``."""
+    tokens = hit.tokens
+    arguments = _call_argument(tokens, 1)
+    if word == "ini_set":
+        if len(arguments) != 1 or arguments[0].kind != STRING or arguments[0].value != "include_path":
+            return None
+        comma = 1 + 1 + len(arguments)
+        if comma >= len(tokens) or tokens[comma].value != ",":
+            return None
+        value_tokens = tokens[comma + 1:_expression_end(tokens, comma + 1)]
+    else:
+        value_tokens = arguments
+    return Statement(path, hit.line, SET_INCLUDE_PATH, _text(source, value_tokens), value_tokens, False, (),
+                     hit.start, ())
 
 
 def read_source(path):

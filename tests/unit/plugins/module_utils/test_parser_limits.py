@@ -317,7 +317,10 @@ def test_php_fifo_named_like_a_php_file_is_not_read(make_tree):
     os.mkfifo(str(root / "fifo.php"))
     assert finishes(_php_resolve.scan, [str(root)]), "reading the FIFO blocked"
     result = _php_resolve.scan([str(root)])
-    assert result.problems == ["%s cannot be read: not a regular file" % (root / "fifo.php")]
+    assert result.problems == []
+    [finding] = result.findings
+    assert (finding["severity"], finding["file"]) == ("warning", str(root / "fifo.php"))
+    assert finding["message"] == "%s cannot be read: not a regular file; not scanned" % (root / "fifo.php")
 
 
 def test_php_ini_value_with_a_long_run_of_spaces(tmp_path):

@@ -41,8 +41,13 @@ def test_expressions_php_resolves(make_tree, tmp_path):
     ("include __DIR__ . '/lib/a.phpp';", "warning"),
     ("include_once __DIR__ . '/lib/a.phpp';", "warning"),
     ("@include __DIR__ . '/lib/a.phpp';", "info"),
-    ("if (file_exists(__DIR__ . '/lib/a.phpp')) { require __DIR__ . '/lib/a.phpp'; }", "info"),
-    ("if ( is_readable( __DIR__.'/lib/a.phpp' ) ) require __DIR__ . '/lib/a.phpp';", "info"),
+    ("if (file_exists($dir . '/lib/a.phpp')) { require __DIR__ . '/lib/a.phpp'; }", "info"),
+    ("if ( is_readable( __DIR__.'/lib/a.phpp' ) && $x ) require __DIR__ . '/lib/a.phpp';", "info"),
+    ("if (!isset($done)) { require __DIR__ . '/lib/a.phpp'; }", "error"),
+    ("if ($x) { } else { require __DIR__ . '/lib/a.phpp'; }", "error"),
+    ("if (version_compare(PHP_VERSION, '8.0', '<')) { } else { require __DIR__ . '/lib/a.phpp'; }", "info"),
+    ("if (function_exists('x')) { require __DIR__ . '/lib/a.phpp'; }", "info"),
+    ("file_exists(__DIR__ . '/lib/a.phpp') && require __DIR__ . '/lib/a.phpp';", "info"),
 ])
 def test_severity(make_tree, statement, severity):
     root = make_tree({"lib/a.php": "<?php\n", "index.php": "<?php\n\n%s\n" % statement})
@@ -50,6 +55,32 @@ def test_severity(make_tree, statement, severity):
     [finding] = result.findings
     assert (finding["line"], finding["severity"]) == (3, severity)
     assert finding["path"] == str(root / "lib/a.phpp")
+
+
+@pytest.mark.parametrize("statement", [
+    "if (file_exists(__DIR__ . '/lib/a.phpp')) { require __DIR__ . '/lib/a.phpp'; }",
+    "if ( is_readable( __DIR__.'/lib/a.phpp' ) ) require __DIR__ . '/lib/a.phpp';",
+    "if (!is_file(__DIR__ . '/lib/a.php')) { require 'gone.php'; }",
+    "if (file_exists(__DIR__ . '/lib/a.php')) { require __DIR__ . '/lib/a.php'; } else { require 'gone.php'; }",
+    "if (is_dir(__DIR__ . '/lib')): require 'lib/a.php'; elseif ($x): require 'gone.php'; endif;",
+])
+def test_code_that_cannot_run_is_not_reported(make_tree, statement):
+    root = make_tree({"lib/a.php": "<?php\n", "index.php": "<?php\n\n%s\n" % statement})
+    assert scan([str(root / "index.php")]).findings == []
+
+
+def test_a_require_behind_an_undecidable_condition_is_an_error_when_every_branch_fails(make_tree):
+    root = make_tree({"index.php": (
+        "<?php\n"
+        "if (PHP_VERSION_ID >= 80000) {\n"
+        "    require 'new.php';\n"
+        "} else {\n"
+        "    require 'old.php';\n"
+        "}\n"
+        "if (class_exists('X')) { require 'one.php'; } else { require __FILE__; }\n")})
+    findings = scan([str(root / "index.php")]).findings
+    assert [(finding["line"], finding["severity"]) for finding in findings] == [(3, "error"), (5, "error"), (7, "info")]
+    assert "every branch" in findings[0]["message"]
 
 
 def test_unresolved_is_info_unless_a_required_literal_tail_exists_nowhere(make_tree):
@@ -94,7 +125,7 @@ def test_include_path_then_own_directory(make_tree):
                       "app/index.php": "<?php\nrequire 'Vendor/Lib.php';\nrequire 'local.php';\nrequire 'Vendor/Nope.php';\n"})
     result = scan([str(root / "app")], include_path=[".", str(root / "php")])
     assert findings(result) == [("index.php", 4, "require", "error")]
-    assert "nor in include_path" in result.findings[0]["message"]
+    assert "nor in the include_path" in result.findings[0]["message"]
 
 
 def test_path_map_reports_live_paths(make_tree, tmp_path):
@@ -144,7 +175,7 @@ def test_wordpress_and_dokuwiki_as_shipped(test_root):
 # (file under the app, the require as shipped) for each resolvable form.
 WORDPRESS_TYPOS = [
     ("wp-settings.php", "require_once ABSPATH . WPINC . '/class-wp-locale.php';"),
-    ("wp-load.php", "require_once ABSPATH . WPINC . '/load.php';"),
+    ("wp-settings.php", "require ABSPATH . WPINC . '/load.php';"),
     ("wp-admin/admin.php", "require_once dirname( __DIR__ ) . '/wp-load.php';"),
     ("wp-admin/admin.php", "require_once ABSPATH . 'wp-admin/includes/admin.php';"),
     ("wp-blog-header.php", "require_once __DIR__ . '/wp-load.php';"),

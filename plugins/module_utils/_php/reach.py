@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# Copyright: lastgood.webstack contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Resolution as PHP runs the code: from each entry point, with the entry
+script's directory as the working directory and the include_path the code
+sets for itself, each include is followed into the file it reaches, in the
+order the statements run. What a statement resolves to is recorded per
+entry point; the one that fails is reported. Pure standard library."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, WARNING
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import describe_missing
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import UNDECIDABLE
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.evaluate import Unresolved
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, normalized
+
+LIVE, DEAD, UNDECIDED = "live", "dead", "undecided"
+_RANK = {ERROR: 3, WARNING: 2, INFO: 1}
+_UNDECIDED_NOTE = "; behind a condition that cannot be decided statically"
+_FILE_TESTS = {"file_exists": "exists", "is_file": "is_file", "is_readable": "exists", "is_dir": "is_dir"}
+# A condition that names one of these probes the PHP it runs on (version,
+# extensions, what is defined): one of its branches is commonly written for
+# another PHP or another installation and legitimately names files this one
+# lacks. Any other condition the code may meet on some request: a branch
+# behind it counts as code that runs.
+ENVIRONMENT_PROBES = frozenset((
+    "function_exists", "class_exists", "interface_exists", "trait_exists", "enum_exists", "method_exists",
+    "is_callable", "extension_loaded", "version_compare", "phpversion", "defined", "ini_get", "getenv",
+    "php_version", "php_version_id", "php_major_version", "php_minor_version", "php_os", "php_os_family",
+    "php_sapi", "php_sapi_name", "php_int_size", "file_exists", "is_file", "is_readable", "is_dir"))
+
+
+def candidates(path, including_file, cwd, include_path):
+    """Where PHP looks for ``path`` included from ``including_file`` with
+    working directory ``cwd``: an absolute path as it is; ``./`` and ``../``
+    against the working directory only; any other relative path in each
+    include_path entry (``.`` and relative entries against the working
+    directory), then in the including file's own directory."""
+    if path.startswith("/"):
+        return [os.path.normpath(path)]
+    if path.startswith("./") or path.startswith("../") or path in (".", ".."):
+        return [os.path.normpath(os.path.join(cwd, path))]
+    found = []
+    for entry in include_path:
+        base = entry if entry.startswith("/") else os.path.join(cwd, entry)
+        found.append(os.path.normpath(os.path.join(base, path)))
+    found.append(os.path.normpath(os.path.join(os.path.dirname(including_file), path)))
+    return found
+
+
+class Outcome:
+    """The worst of what a statement came to, over the contexts it ran in."""
+
+    __slots__ = ("severity", "path", "message", "entry", "reached", "branch")
+
+    def __init__(self, severity, path, message, entry, reached, branch):
+        self.severity = severity
+        self.path = path
+        self.message = message
+        self.entry = entry
+        self.reached = reached
+        self.branch = branch
+
+    def worse_than(self, other):
+        if other is None:
+            return True
+        if self.reached != other.reached:
+            return self.reached
+        return _RANK[self.severity] > _RANK[other.severity]
+
+
+class Walk:
+    """Follows includes from entry points. ``source(live)`` gives a file's
+    statements (None when it is not to be scanned); ``checked(live)`` where
+    a live path is on disk; ``fs`` answers existence; ``tails`` whether any
+    file ends with a literal tail; ``roots`` says what is outside
+    allowed_roots."""
+
+    def __init__(self, source, constants, include_path, checked, fs, tails, roots, guarded):
+        self.source = source
+        self.evaluator = constants.evaluator
+        self.include_path = tuple(include_path)
+        self.checked = checked
+        self.fs = fs
+        self.tails = tails
+        self.roots = roots
+        self.guarded = guarded
+        self.done = {}
+        self.visited = set()
+        self.outcomes = {}
+        self._evaluated = {}
+
+    def enter(self, entry, reached=True):
+        """Runs ``entry`` as a request (or a command) does."""
+        self._visit(entry, os.path.dirname(entry), self.include_path, entry, reached)
+
+    def _visit(self, live, cwd, include_path, entry, reached):
+        key = (live, cwd, include_path, reached)
+        if key in self.done:
+            return self.done[key]
+        self.done[key] = include_path
+        self.visited.add(live)
+        for statement in self.source(live) or ():
+            state, branch = self.branch_state(statement, cwd, include_path)
+            if state == DEAD:
+                continue
+            if statement.statement == SET_INCLUDE_PATH:
+                include_path = self._new_include_path(statement, include_path)
+                continue
+            target = self._resolve(statement, cwd, include_path, entry, reached, state, branch)
+            if target is not None and self.source(target) is not None:
+                include_path = self._visit(target, cwd, include_path, entry, reached)
+        self.done[key] = include_path
+        return include_path
+
+    def _evaluate(self, statement, include_path):
+        key = (statement.file, statement.position, include_path)
+        if key not in self._evaluated:
+            self.evaluator.include_path = include_path
+            try:
+                self._evaluated[key] = self.evaluator.evaluate(statement.tokens, statement.file)
+            except Unresolved as unresolved:
+                self._evaluated[key] = unresolved
+            finally:
+                self.evaluator.include_path = None
+        return self._evaluated[key]
+
+    def _new_include_path(self, statement, include_path):
+        value = self._evaluate(statement, include_path)
+        if isinstance(value, Unresolved) or not value:
+            return include_path
+        return tuple(entry for entry in value.split(":") if entry)
+
+    def branch_state(self, statement, cwd, include_path):
+        """LIVE, DEAD or UNDECIDED for the branches around ``statement``,
+        with the innermost undecided Branch: DEAD when a file test decides
+        that its branch does not run, UNDECIDED when an environment probe
+        it cannot decide stands before it."""
+        state, undecided = LIVE, None
+        for branch in statement.branches:
+            own = branch.conditions[branch.index]
+            answers = [self._decide(condition, statement.file, cwd, include_path)
+                       for condition in branch.conditions[:branch.index]]
+            if True in answers:
+                return DEAD, None
+            mine = True if own is None else self._decide(own, statement.file, cwd, include_path)
+            if mine is False:
+                return DEAD, None
+            probes = [condition for condition, answer in zip(branch.conditions[:branch.index], answers)
+                      if answer is None and _probes_environment(condition)]
+            if (mine is None and _probes_environment(own)) or probes:
+                state, undecided = UNDECIDED, branch
+        return state, undecided
+
+    def _decide(self, condition, file, cwd, include_path):
+        """True or False for ``[!]file_exists(X)`` (or is_file, is_readable,
+        is_dir) of an X it can evaluate, else None."""
+        if condition is None or condition is UNDECIDABLE or not condition:
+            return None
+        tokens = list(condition)
+        negated = False
+        while tokens and tokens[0].kind == OP and tokens[0].value == "!":
+            negated = not negated
+            tokens = tokens[1:]
+        if len(tokens) < 4 or tokens[0].kind != NAME or tokens[1].value != "(" or tokens[-1].value != ")":
+            return None
+        test = _FILE_TESTS.get(tokens[0].value.lstrip("\\").lower())
+        if test is None:
+            return None
+        self.evaluator.include_path = include_path
+        try:
+            path = self.evaluator.evaluate(tokens[2:-1], file)
+        except Unresolved:
+            return None
+        finally:
+            self.evaluator.include_path = None
+        checked = self.checked(os.path.normpath(os.path.join(cwd, path)))
+        answer = getattr(self.fs, test)(checked)
+        return answer != negated
+
+    def _resolve(self, statement, cwd, include_path, entry, reached, state, branch):
+        """Records what ``statement`` comes to here; the live path it
+        includes, or None."""
+        path = self._evaluate(statement, include_path)
+        if isinstance(path, Unresolved):
+            tail = path.tail
+            if tail and statement.statement.startswith("require") and not self.tails.exists(tail) \
+                    and not self.guarded(statement):
+                self._record(statement, ERROR, tail, "%s: no file in the trees and nothing in include_path ends "
+                             "with %s" % (statement.expression, tail), entry, reached, state, branch)
+            else:
+                self._record(statement, INFO, tail, "%s cannot be resolved statically" % statement.expression,
+                             entry, reached, LIVE, None)
+            # One file of the trees ends with the tail: that is the one.
+            matches = self.tails.ending_with(tail) if tail else ()
+            return matches[0] if len(matches) == 1 else None
+        if "://" in path:
+            self._record(statement, INFO, path, "%s is a stream (%s), not checked" % (statement.expression, path),
+                         entry, reached, LIVE, None)
+            return None
+        looked = candidates(path, statement.file, cwd, include_path)
+        for candidate in looked:
+            checked = self.checked(candidate)
+            if self.fs.is_file(checked):
+                outside = self.roots.outside(checked) if self.roots else None
+                if outside:
+                    self._record(statement, ERROR, candidate, "%s %s" % (candidate, outside), entry, reached,
+                                 state, branch)
+                return candidate
+        self._missing(statement, path, looked, entry, reached, state, branch)
+        return None
+
+    def _missing(self, statement, path, looked, entry, reached, state, branch):
+        missing = looked[0] if len(looked) == 1 else looked[-1]
+        checked = self.checked(missing)
+        message = "%s %s" % (missing, describe_missing(checked))
+        if checked != missing:
+            message += " (looked for at %s)" % checked
+        if len(looked) > 1:
+            message += " (nor in the include_path %s)" % ":".join(
+                os.path.dirname(candidate) for candidate in looked[:-1])
+        elif not path.startswith("/"):
+            message += " (a path starting with ./ or ../ is relative to the working directory)"
+        if self.guarded(statement):
+            self._record(statement, INFO, missing, message + "; guarded, PHP goes on", entry, reached, LIVE, None)
+        elif statement.statement.startswith("require"):
+            self._record(statement, ERROR, missing, message, entry, reached, state, branch)
+        else:
+            self._record(statement, WARNING, missing, message + "; include only warns", entry, reached, state, branch)
+
+    def _record(self, statement, severity, path, message, entry, reached, state, branch):
+        if state == UNDECIDED and severity != INFO:
+            severity = INFO
+            message += _UNDECIDED_NOTE
+        if entry != statement.file:
+            message += " (reached from %s, working directory %s)" % (entry, os.path.dirname(entry))
+        if not reached and severity == ERROR:
+            severity = WARNING
+            message += "; no entry point reaches %s" % statement.file
+        outcome = Outcome(severity, path, message, entry, reached, branch if state == UNDECIDED else None)
+        key = (statement.file, statement.position)
+        current = self.outcomes.get(key)
+        if current is None or outcome.worse_than(current[1]):
+            self.outcomes[key] = (statement, outcome)
+
+
+def _probes_environment(condition):
+    if not condition or condition is UNDECIDABLE:
+        return False
+    return any(token.kind == NAME and token.value.lstrip("\\").lower() in ENVIRONMENT_PROBES for token in condition)
+
+
+def both_branches_fail(outcomes):
+    """Raises to an error a require that fails behind an undecidable
+    condition when every body of its if/elseif/else chain has a require
+    that fails."""
+    failing = {}
+    for statement, outcome in outcomes.values():
+        if outcome.branch is not None and outcome.reached and statement.statement.startswith("require"):
+            failing.setdefault((statement.file, outcome.branch.chain), {})[outcome.branch.index] = outcome
+    for (dummy, dummy_chain), by_index in failing.items():
+        branch = next(iter(by_index.values())).branch
+        if branch.has_else and len(by_index) == branch.count:
+            for outcome in by_index.values():
+                outcome.severity = ERROR
+                outcome.message = outcome.message.replace(_UNDECIDED_NOTE, "; and so does every branch of its if/else")
+
+
+def guarded(statement):
+    """A statement silenced with ``@`` or guarded by ``file_exists()`` (or a
+    like test) of its own expression written shortly before it."""
+    if statement.silenced:
+        return True
+    text = normalized(statement.expression)
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    return any(guard == text or guard.strip("()") == text for guard in statement.guard_texts)
