@@ -14,14 +14,32 @@ version_added: 0.1.0
 description:
   - Scans PHP files statically, in one pass and without running PHP, and resolves each C(include), C(include_once),
     C(require) and C(require_once) the way PHP would, reporting every target that does not exist at its file and line.
+  - Resolution follows the code from its entry points, as requests and commands run it. The entry points are
+    O(web_entrypoints), O(cli_entrypoints), and every PHP file under O(web_roots) that no other file includes, that
+    no O(web_hidden) pattern names and that is not in a development folder (C(tests), C(examples), C(demo),
+    C(benchmarks), C(docs), C(vendor/*/bin)...). Without web entry points or roots, every PHP file under O(paths) that
+    no other file includes is one.
+  - From an entry point the working directory is the entry script's directory. A relative path is looked for as PHP
+    does. A path starting with C(./) or C(../) is taken against the working directory only. Any other relative path
+    is looked for in each include_path entry (C(.) is the working directory), then in the including file's
+    directory. C(set_include_path()) and C(ini_set('include_path', ...)) with a value the scan can evaluate change
+    the include_path from that statement on. Every file an include reaches is scanned, whatever its name.
+  - When a file is reached from several entry points and fails from one of them, the finding names that entry point.
+  - A failing C(require) that no entry point reaches is a warning that says so.
+  - A branch that a C(file_exists()), C(is_file()), C(is_readable()) or C(is_dir()) test of a path the scan can
+    evaluate rules out is not reported. A failing statement behind an environment probe the scan cannot decide
+    (C(function_exists()), C(class_exists()), C(version_compare()), C(PHP_VERSION_ID), C(defined())...) is info,
+    unless every branch of its if/else fails.
+  - A file that cannot be read (a dangling symlink) is a warning at its path; a require that reaches it is an error.
   - Finds what C(php -l) cannot, such as C(require_once ABSPATH . WPINC . '/class-wp-locale.phpp').
   - Expressions of string literals, concatenation, parentheses, C(__DIR__), C(__FILE__), C(dirname()),
     C(DIRECTORY_SEPARATOR) and constants from C(define()) and C(const) are evaluated; anything else is reported as
     unresolved (info), never guessed.
   - A missing C(require) target is an error, a missing C(include) target a warning; a statement guarded by
     C(file_exists()), C(is_file()) or C(is_readable()) of the same expression, or silenced with C(@), is info.
-  - When only the literal end of a C(require) path is known (C($IP . '/includes/Setup.php')) and no scanned file and
-    nothing in the include_path ends with it, that is an error.
+  - When only the literal end of a C(require) path is known (C($IP . '/includes/Setup.php')) and no file of the trees
+    and nothing in the include_path ends with it, whatever its name, that is an error; when exactly one file ends with
+    it, the scan follows the statement into that file.
 author:
   - lastgood.webstack contributors (!UNKNOWN)
 options:
@@ -73,6 +91,36 @@ options:
     type: list
     elements: path
     default: []
+  web_entrypoints:
+    description:
+      - PHP files the web server runs directly, such as RV(lastgood.webstack.web_refs#module:php_entrypoints). Each is
+        an entry point.
+    type: list
+    elements: path
+    default: []
+  web_roots:
+    description:
+      - Document roots and aliases under which the web server runs PHP files, such as
+        RV(lastgood.webstack.web_refs#module:php_roots).
+      - Each PHP file under them that no other file includes is an entry point, unless O(web_hidden) names it or
+        it is in a development folder.
+    type: list
+    elements: path
+    default: []
+  web_hidden:
+    description:
+      - Glob patterns of live paths under O(web_roots) that the web server does not run, such as
+        RV(lastgood.webstack.web_refs#module:php_hidden).
+    type: list
+    elements: str
+    default: []
+  cli_entrypoints:
+    description:
+      - PHP scripts run from cron or the command line, such as V(/srv/app/current/app/bin/cron.php). Each is an entry
+        point, with its own directory as the working directory.
+    type: list
+    elements: path
+    default: []
   jobs:
     description:
       - Processes that read and tokenize the files, each a forked copy of the module taking a share of them; the
@@ -88,8 +136,7 @@ extends_documentation_fragment:
   - lastgood.webstack.attributes
   - lastgood.webstack.attributes.read_only
 notes:
-  - C(./) and C(../) paths are resolved against the including file's directory; PHP uses the executing script's,
-    which is the same for the usual front-controller layout.
+  - A command-line script's working directory is where it is started from; the scan takes the script's own directory.
 seealso:
   - module: lastgood.webstack.web_refs
 """
@@ -108,6 +155,14 @@ EXAMPLES = r"""
     ini_files: [/etc/php/8.2/fpm/pool.d/app.conf]
     constants:
       APP_ROOT: /var/www/app/
+
+- name: Check a release from the entry points its web config gives
+  lastgood.webstack.php_refs:
+    paths: [/srv/lastgood/shop/current/app]
+    web_entrypoints: "{{ shop_refs.php_entrypoints }}"
+    web_roots: "{{ shop_refs.php_roots }}"
+    web_hidden: "{{ shop_refs.php_hidden }}"
+    cli_entrypoints: [/srv/lastgood/shop/current/app/bin/cron.php]
 
 - name: Refuse code that includes anything outside the release and PHP's own library
   lastgood.webstack.php_refs:
@@ -135,12 +190,12 @@ findings:
       type: int
     directive:
       description:
-        - C(require), C(require_once), C(include) or C(include_once), the ini setting, or C(php -l); the same as
+        - C(require), C(require_once), C(include) or C(include_once), the ini setting, C(php -l), or C(read); the same as
           RV(findings[].statement).
         - The key the findings of M(lastgood.webstack.web_refs) have too, so that the findings of both read alike.
       type: str
     statement:
-      description: C(require), C(require_once), C(include) or C(include_once), the ini setting, or C(php -l).
+      description: C(require), C(require_once), C(include) or C(include_once), the ini setting, C(php -l), or C(read) for a file that cannot be read.
       type: str
     expression:
       description: The statement's expression as written.
@@ -227,6 +282,10 @@ def main():
             lint=dict(type="bool", default=False),
             allowed_roots=dict(type="list", elements="path", default=[]),
             jobs=dict(type="int"),
+            web_entrypoints=dict(type="list", elements="path", default=[]),
+            web_roots=dict(type="list", elements="path", default=[]),
+            web_hidden=dict(type="list", elements="str", default=[]),
+            cli_entrypoints=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -241,7 +300,9 @@ def main():
     include_path = params["include_path"] if params["include_path"] is not None else host_include_path(module)
     started = time.monotonic()
     result = scan(params["paths"], include_path=include_path, constants=params["constants"], path_map=path_map,
-                  exclude=params["exclude"], allowed_roots=params["allowed_roots"], jobs=params["jobs"])
+                  exclude=params["exclude"], allowed_roots=params["allowed_roots"], jobs=params["jobs"],
+                  web_entrypoints=params["web_entrypoints"], web_roots=params["web_roots"],
+                  web_hidden=params["web_hidden"], cli_entrypoints=params["cli_entrypoints"])
     check_ini_files(params["ini_files"], path_map, result, params["allowed_roots"])
     output = dict(
         changed=False,

@@ -1,0 +1,127 @@
+"""php_refs resolves as PHP runs the code: from entry points, with the entry
+script's directory as the working directory, the include_path the code sets,
+every included file scanned, and severity by reachability."""
+import os
+
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.reach import candidates
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
+
+
+def located(result, severity="error"):
+    return [(os.path.basename(f["file"]), f["line"]) for f in result.findings if f["severity"] == severity]
+
+
+def test_candidates_follow_php_order():
+    assert candidates("/a/b.php", "/app/lib/x.php", "/app", [".", "/usr/share/php"]) == ["/a/b.php"]
+    assert candidates("./b.php", "/app/lib/x.php", "/app", [".", "/usr/share/php"]) == ["/app/b.php"]
+    assert candidates("../b.php", "/app/lib/x.php", "/app/web", ["."]) == ["/app/b.php"]
+    assert candidates("b.php", "/app/lib/x.php", "/app", [".", "/usr/share/php", "inc"]) == [
+        "/app/b.php", "/usr/share/php/b.php", "/app/inc/b.php", "/app/lib/b.php"]
+
+
+def test_relative_include_is_resolved_against_the_entry_scripts_directory(make_tree):
+    # lib/boot.php runs with web/ as its working directory: its 'config.php' and
+    # './helpers.php' are web/'s (lib/ has neither), and so is the missing ./gone.php.
+    root = make_tree({
+        "web/index.php": "<?php require '../lib/boot.php';\n",
+        "web/config.php": "<?php\n",
+        "web/helpers.php": "<?php\n",
+        "lib/boot.php": "<?php\nrequire 'config.php';\nrequire './helpers.php';\nrequire './gone.php';\n",
+    })
+    result = scan([str(root)], web_roots=[str(root / "web")])
+    assert located(result) == [("boot.php", 4)]
+    [error] = [f for f in result.findings if f["severity"] == "error"]
+    assert error["path"] == str(root / "web/gone.php")
+    assert "reached from %s" % (root / "web/index.php") in error["message"]
+
+
+def test_a_file_reached_from_two_entry_points_reports_the_one_that_fails(make_tree):
+    root = make_tree({
+        "a/index.php": "<?php require '../shared.php';\n",
+        "a/local.php": "<?php\n",
+        "b/index.php": "<?php require '../shared.php';\n",
+        "shared.php": "<?php require './local.php';\n",
+    })
+    result = scan([str(root)], web_entrypoints=[str(root / "a/index.php"), str(root / "b/index.php")])
+    [error] = [f for f in result.findings if f["severity"] == "error"]
+    assert (error["file"], error["line"], error["path"]) == (str(root / "shared.php"), 1, str(root / "b/local.php"))
+    assert "reached from %s" % (root / "b/index.php") in error["message"]
+
+
+def test_include_path_set_by_the_code_is_followed_from_that_statement_on(make_tree):
+    root = make_tree({
+        "index.php": (
+            "<?php\n"
+            "require 'Lib/A.php';\n"
+            "set_include_path(__DIR__ . '/vendor' . PATH_SEPARATOR . get_include_path());\n"
+            "require 'Lib/A.php';\n"
+            "ini_set('include_path', '/nowhere');\n"
+            "require 'Lib/A.php';\n"),
+        "vendor/Lib/A.php": "<?php\n",
+    })
+    result = scan([str(root / "index.php")], include_path=["."])
+    assert located(result) == [("index.php", 2), ("index.php", 6)]
+
+
+def test_included_files_are_scanned_whatever_their_extension(make_tree):
+    root = make_tree({
+        "index.php": "<?php require __DIR__ . '/inc/config.inc';\n",
+        "inc/config.inc": "<?php\n\nrequire __DIR__ . '/gone.php';\n",
+    })
+    result = scan([str(root)])
+    assert located(result) == [("config.inc", 3)]
+
+
+def test_the_tail_rule_knows_every_file_of_the_trees(make_tree):
+    root = make_tree({
+        "index.php": "<?php\nrequire $base . '/login/login.inc';\nrequire $base . '/login/gone.inc';\n",
+        "login/login.inc": "<?php\n",
+    })
+    assert located(scan([str(root)])) == [("index.php", 3)]
+
+
+def test_a_unique_tail_is_followed_into_its_file(make_tree):
+    root = make_tree({
+        "index.php": "<?php require $_SERVER['DOCUMENT_ROOT'] . '/app.php';\n",
+        "app.php": "<?php\nrequire 'gone.php';\n",
+    })
+    result = scan([str(root)])
+    assert located(result) == [("app.php", 2)]
+    assert "reached from %s" % (root / "index.php") in result.findings[-1]["message"]
+
+
+def test_a_require_no_entry_point_reaches_is_a_warning(make_tree):
+    root = make_tree({
+        "public/index.php": "<?php\n",
+        "tools/cron.php": "<?php require 'gone.php';\n",
+    })
+    result = scan([str(root)], web_roots=[str(root / "public")])
+    assert located(result) == []
+    [warning] = [f for f in result.findings if f["severity"] == "warning"]
+    assert "no entry point reaches %s" % (root / "tools/cron.php") in warning["message"]
+    named = scan([str(root)], web_roots=[str(root / "public")], cli_entrypoints=[str(root / "tools/cron.php")])
+    assert located(named) == [("cron.php", 1)]
+
+
+def test_development_folders_and_hidden_files_are_no_entry_points(make_tree):
+    root = make_tree({
+        "index.php": "<?php\n",
+        "vendor/acme/lib/bin/tool.php": "<?php require 'gone.php';\n",
+        "vendor/acme/lib/tests/a_test.php": "<?php require 'gone.php';\n",
+        "private/secret.php": "<?php require 'gone.php';\n",
+    })
+    assert sorted(located(scan([str(root)]))) == [("secret.php", 1)]
+    hidden = scan([str(root)], web_roots=[str(root)], web_hidden=[str(root / "private") + "/*"])
+    assert located(hidden) == []
+    assert len(located(hidden, "warning")) == 3
+
+
+def test_a_dangling_php_symlink_is_a_finding_not_a_failure(make_tree):
+    root = make_tree({"index.php": "<?php\n"})
+    os.symlink("/nonexistent/LocalSettings.php", str(root / "LocalSettings.php"))
+    result = scan([str(root)])
+    assert result.problems == []
+    [warning] = result.findings
+    assert (warning["severity"], warning["file"]) == ("warning", str(root / "LocalSettings.php"))
+    required = make_tree({"index.php": "<?php require __DIR__ . '/LocalSettings.php';\n"})
+    assert located(scan([str(required)])) == [("index.php", 1)]
