@@ -32,6 +32,8 @@ SECTIONS = (
     ("stock", "Detection, recovery, availability and scale against the stock playbook", "bench_stock.py"),
     ("deploy", "The deploy role under full load", "bench_deploy.py"),
     ("rollback", "Rollback: the work on the host", "bench_rollback.py"),
+    ("corpus", "Corpus: real applications and public configs the checks were not written against",
+     "bench_corpus.py"),
 )
 
 

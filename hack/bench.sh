@@ -15,6 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$LASTGOOD_ROOT" || exit 1
 
 failed=()
+benchmarks/corpus/build.sh || failed+=(benchmarks/corpus/build.sh)  # bench_corpus.py's root, built once and kept
 for bench in benchmarks/bench_*.py; do
   [ -e "$bench" ] || continue
   printf '\n===== %s =====\n' "$bench"

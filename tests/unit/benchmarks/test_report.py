@@ -135,3 +135,17 @@ def test_main_refuses_a_target_without_markers(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match=re.escape(str(target)) + ": needs exactly one"):
         report.main(["--write", str(target)])
     assert target.read_text() == "no markers here\n"
+
+
+def test_render_has_the_corpus_section_in_its_place():
+    text = report.render({"corpus": RESULT, "rollback": RESULT})
+    assert "#### Corpus: real applications and public configs the checks were not written against" in text
+    assert "`python benchmarks/bench_corpus.py`, 2026-11-29T06:00:00+0000" in text
+    assert text.index("#### Rollback") < text.index("#### Corpus")
+    assert "`bench_corpus.py`" not in text.split("Not in this report", 1)[1]
+
+
+def test_bench_sh_builds_the_corpus_root_before_the_benchmarks():
+    with open(os.path.join(ROOT, "hack", "bench.sh")) as handle:
+        text = handle.read()
+    assert text.index("benchmarks/corpus/build.sh") < text.index("for bench in benchmarks/bench_*.py")
