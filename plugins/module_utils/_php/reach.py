@@ -19,6 +19,14 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer impor
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, normalized
 
 LIVE, DEAD, UNDECIDED = "live", "dead", "undecided"
+# Files included inside each other that the walk follows; deeper, it stops
+# (PHP itself would have run out of memory long before).
+MAX_INCLUDE_DEPTH = 200
+# The include_path entry that code set to a value the scan cannot evaluate.
+UNKNOWN_ENTRY = "\0unknown"
+# A target in one of these folders is a development file that packaged
+# releases commonly leave out: missing, it is a warning.
+DEVELOPMENT_TARGETS = frozenset(("tests", "test", "Tests", "Test"))
 _RANK = {ERROR: 3, WARNING: 2, INFO: 1}
 _UNDECIDED_NOTE = "; behind a condition that cannot be decided statically"
 _FILE_TESTS = {"file_exists": "exists", "is_file": "is_file", "is_readable": "exists", "is_dir": "is_dir"}
@@ -46,6 +54,8 @@ def candidates(path, including_file, cwd, include_path):
         return [os.path.normpath(os.path.join(cwd, path))]
     found = []
     for entry in include_path:
+        if entry == UNKNOWN_ENTRY:
+            continue
         base = entry if entry.startswith("/") else os.path.join(cwd, entry)
         found.append(os.path.normpath(os.path.join(base, path)))
     found.append(os.path.normpath(os.path.join(os.path.dirname(including_file), path)))
@@ -98,10 +108,12 @@ class Walk:
         """Runs ``entry`` as a request (or a command) does."""
         self._visit(entry, os.path.dirname(entry), self.include_path, entry, reached)
 
-    def _visit(self, live, cwd, include_path, entry, reached):
+    def _visit(self, live, cwd, include_path, entry, reached, depth=0):
         key = (live, cwd, include_path, reached)
         if key in self.done:
             return self.done[key]
+        if depth > MAX_INCLUDE_DEPTH:
+            return include_path
         self.done[key] = include_path
         self.visited.add(live)
         for statement in self.source(live) or ():
@@ -113,7 +125,7 @@ class Walk:
                 continue
             target = self._resolve(statement, cwd, include_path, entry, reached, state, branch)
             if target is not None and self.source(target) is not None:
-                include_path = self._visit(target, cwd, include_path, entry, reached)
+                include_path = self._visit(target, cwd, include_path, entry, reached, depth + 1)
         self.done[key] = include_path
         return include_path
 
@@ -132,8 +144,15 @@ class Walk:
     def _new_include_path(self, statement, include_path):
         value = self._evaluate(statement, include_path)
         if isinstance(value, Unresolved) or not value:
-            return include_path
-        return tuple(entry for entry in value.split(":") if entry)
+            # From here on a bare relative path may be anywhere.
+            return include_path + (UNKNOWN_ENTRY,) if UNKNOWN_ENTRY not in include_path else include_path
+        # An entry met again changes nothing where it is met again: code that
+        # prepends its own folder on each run does not grow the path forever.
+        entries = []
+        for entry in value.split(":"):
+            if entry and entry not in entries:
+                entries.append(entry)
+        return tuple(entries)
 
     def branch_state(self, statement, cwd, include_path):
         """LIVE, DEAD or UNDECIDED for the branches around ``statement``,
@@ -189,9 +208,9 @@ class Walk:
         if isinstance(path, Unresolved):
             tail = path.tail
             if tail and statement.statement.startswith("require") and not self.tails.exists(tail) \
-                    and not self.guarded(statement):
+                    and self.tails.folder_exists(tail) and not self.guarded(statement):
                 self._record(statement, ERROR, tail, "%s: no file in the trees and nothing in include_path ends "
-                             "with %s" % (statement.expression, tail), entry, reached, state, branch)
+                             "with %s, though the folder is there" % (statement.expression, tail), entry, reached, state, branch)
             else:
                 self._record(statement, INFO, tail, "%s cannot be resolved statically" % statement.expression,
                              entry, reached, LIVE, None)
@@ -211,10 +230,10 @@ class Walk:
                     self._record(statement, ERROR, candidate, "%s %s" % (candidate, outside), entry, reached,
                                  state, branch)
                 return candidate
-        self._missing(statement, path, looked, entry, reached, state, branch)
+        self._missing(statement, path, looked, UNKNOWN_ENTRY in include_path, entry, reached, state, branch)
         return None
 
-    def _missing(self, statement, path, looked, entry, reached, state, branch):
+    def _missing(self, statement, path, looked, unknown_include_path, entry, reached, state, branch):
         missing = looked[0] if len(looked) == 1 else looked[-1]
         checked = self.checked(missing)
         message = "%s %s" % (missing, describe_missing(checked))
@@ -227,6 +246,12 @@ class Walk:
             message += " (a path starting with ./ or ../ is relative to the working directory)"
         if self.guarded(statement):
             self._record(statement, INFO, missing, message + "; guarded, PHP goes on", entry, reached, LIVE, None)
+        elif unknown_include_path and len(looked) > 1:
+            self._record(statement, INFO, missing, message + "; the code set the include_path to a value the scan "
+                         "cannot evaluate", entry, reached, LIVE, None)
+        elif DEVELOPMENT_TARGETS.intersection(missing.split("/")):
+            self._record(statement, WARNING, missing, message + "; a development file, which packaged releases "
+                         "often leave out", entry, reached, LIVE, None)
         elif statement.statement.startswith("require"):
             self._record(statement, ERROR, missing, message, entry, reached, state, branch)
         else:

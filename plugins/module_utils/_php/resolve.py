@@ -131,17 +131,22 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     result.files_scanned = len(files)
     trees = _Trees(paths, path_map, exclude, result)
     definitions = []
-    for (live, dummy), (statements, defined, problem) in zip(files, extract_all(files, jobs)):
-        trees.add(live, statements, defined, problem)
-        definitions.extend(defined)
+    for (live, dummy), extracted in zip(files, extract_all(files, jobs)):
+        trees.add(live, extracted)
+        definitions.extend(extracted.definitions)
     known = Constants(constants, definitions)
     tails = _TailIndex(every_file, include_path, path_map)
     walk = Walk(trees.statements, known, include_path, path_map.apply, fs, tails, roots, guarded)
-    included = trees.included(walk, include_path, result)
+    included = trees.included(walk, include_path, result, _web_roots(paths, entry_points))
     if trees.extra_definitions:
         walk.evaluator = Constants(constants, definitions + trees.extra_definitions).evaluator
-    for entry in _entry_points(paths, files, included, entry_points):
+    named, implied = _entry_points(paths, files, included, entry_points, trees.libraries)
+    for entry in named:
         walk.enter(entry)
+    # Shallow files first: a page reached from another one is no entry point.
+    for entry in implied:
+        if entry not in walk.visited:
+            walk.enter(entry)
     for live, dummy in files:
         if live not in walk.visited:
             walk.enter(live, reached=False)
@@ -151,33 +156,36 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     return result
 
 
-def _entry_points(paths, files, included, entry_points):
-    """The live paths of the entry points, named ones first."""
-    named = entry_points["web_entrypoints"] + entry_points["cli_entrypoints"]
+def _web_roots(paths, entry_points):
     roots = entry_points["web_roots"]
     if not roots and not entry_points["web_entrypoints"]:
         roots = paths
-    roots = [root.rstrip("/") + "/" for root in roots]
+    return [root.rstrip("/") + "/" for root in roots]
+
+
+def _entry_points(paths, files, included, entry_points, libraries):
+    """The named entry points, and the implied ones (shallowest first): the
+    PHP files under the web roots that nothing includes, that declare no
+    class, are not bundled libraries' (``vendor/``) and are neither hidden
+    nor in a development folder."""
+    named = entry_points["web_entrypoints"] + entry_points["cli_entrypoints"]
+    roots = _web_roots(paths, entry_points)
     hidden = entry_points["web_hidden"]
-    found = list(named)
+    implied = []
     seen = set(named)
     for live, dummy in files:
-        if live in seen or live in included or not any(live.startswith(root) or live == root[:-1] for root in roots):
+        if live in seen or live in included or live in libraries:
             continue
-        if _excluded(live, hidden) or _in_development_folder(live, roots):
+        root = next((root for root in roots if live.startswith(root) or live == root[:-1]), None)
+        if root is None or _excluded(live, hidden):
+            continue
+        folders = live[len(root):].split("/")[:-1] if live != root[:-1] else []
+        if "vendor" in folders or any(folder in DEVELOPMENT_FOLDERS for folder in folders):
             continue
         seen.add(live)
-        found.append(live)
-    return found
-
-
-def _in_development_folder(live, roots):
-    for root in roots:
-        if live.startswith(root):
-            parts = live[len(root):].split("/")[:-1]
-            return any(part in DEVELOPMENT_FOLDERS for part in parts) or \
-                ("vendor" in parts and "bin" in parts[parts.index("vendor"):])
-    return False
+        implied.append(live)
+    implied.sort(key=lambda live: (live.count("/"), live))
+    return named, implied
 
 
 class _Trees:
@@ -191,9 +199,13 @@ class _Trees:
         self.result = result
         self._statements = {}
         self.extra_definitions = []
+        self.libraries = set()
 
-    def add(self, live, statements, definitions, problem):
-        self._statements[live] = statements
+    def add(self, live, extracted):
+        self._statements[live] = extracted.statements
+        if extracted.declares:
+            self.libraries.add(live)
+        problem = extracted.problem
         if problem and "cannot be read" in problem:
             self.result.finding(WARNING, live, None, "read", live, problem + "; not scanned",
                                 statement="read", expression="")
@@ -209,15 +221,17 @@ class _Trees:
         if not any(live.startswith(path) for path in self.paths) or _excluded(live, self.exclude):
             self._statements[live] = None
             return None
-        statements, definitions, problem = extract(live, self.path_map.apply(live))
-        self.add(live, statements, definitions, problem)
-        self.extra_definitions.extend(definitions)
+        extracted = extract(live, self.path_map.apply(live))
+        self.add(live, extracted)
+        self.extra_definitions.extend(extracted.definitions)
         self.result.files_scanned += 1
-        return statements
+        return extracted.statements
 
-    def included(self, walk, include_path, result):
+    def included(self, walk, include_path, result, roots):
         """The live paths that some statement includes, from any of the
-        directories it may run in; counts the statements."""
+        directories it may run in (its own, a web root's); counts the
+        statements."""
+        directories = [root.rstrip("/") for root in roots]
         included = set()
         pending = list(self._statements)
         while pending:
@@ -234,13 +248,21 @@ class _Trees:
                         included.update(matches)
                     continue
                 result.includes_resolved += 1
-                for candidate in candidates(path, statement.file, os.path.dirname(statement.file), include_path):
+                for candidate in self._anywhere(path, statement.file, include_path, directories):
                     if candidate not in included and candidate != statement.file \
                             and walk.fs.is_file(self.path_map.apply(candidate)):
                         included.add(candidate)
                         if candidate not in self._statements and self.statements(candidate):
                             pending.append(candidate)
         return included
+
+    @staticmethod
+    def _anywhere(path, including_file, include_path, directories):
+        found = candidates(path, including_file, os.path.dirname(including_file), include_path)
+        if not path.startswith("/"):
+            for directory in directories:
+                found.extend(candidates(path, including_file, directory, include_path))
+        return found
 
 
 class _TailIndex:
@@ -252,7 +274,35 @@ class _TailIndex:
         self.include_path = [entry for entry in include_path if entry.startswith("/")]
         self.path_map = path_map
         self._extra = None
+        self._folders = None
         self._answers = {}
+
+    def folder_exists(self, tail):
+        """Whether a folder of the trees or the include_path ends with the
+        folder part of ``tail`` (always, for a tail with no folder part):
+        a tail in a folder the trees lack is under a prefix outside them."""
+        stripped = tail.strip("/")
+        if "/" not in stripped:
+            return True
+        folder = "/" + stripped.rsplit("/", 1)[0]
+        if self._folders is None:
+            folders = set()
+            for paths in list(self.files.values()) + list(self._include_path_files().values()):
+                for path in paths:
+                    parent = path.rsplit("/", 1)[0]
+                    while parent and parent not in folders:
+                        folders.add(parent)
+                        parent = parent.rsplit("/", 1)[0]
+            self._folders = _by_name(folders)
+        return any(known.endswith(folder) for known in self._folders.get(folder.rsplit("/", 1)[1], ()))
+
+    def _include_path_files(self):
+        if self._extra is None:
+            extra = []
+            for entry in self.include_path:
+                find_php_files([entry], self.path_map, every_file=extra)
+            self._extra = _by_name(extra)
+        return self._extra
 
     def ending_with(self, tail):
         """The files of the trees whose path ends with ``tail``."""
@@ -270,12 +320,7 @@ class _TailIndex:
         name = tail.rsplit("/", 1)[1]
         if any(path.endswith(tail) for path in self.files.get(name, ())):
             return True
-        if self._extra is None:
-            extra = []
-            for entry in self.include_path:
-                find_php_files([entry], self.path_map, every_file=extra)
-            self._extra = _by_name(extra)
-        return any(path.endswith(tail) for path in self._extra.get(name, ()))
+        return any(path.endswith(tail) for path in self._include_path_files().get(name, ()))
 
 
 def _by_name(paths):

@@ -169,16 +169,26 @@ def _read_source(path):
     return data[:MAX_FILE_BYTES].decode("utf-8", "surrogateescape"), len(data) > MAX_FILE_BYTES
 
 
+class Extracted(namedtuple("Extracted", "statements definitions problem declares")):
+    """What resolution needs of one file: its statements and constant
+    definitions, None or why it was not read whole, and whether it declares
+    a class, interface, trait or enum (a library file, not a page)."""
+    __slots__ = ()
+
+
+_DECLARATION = re.compile(r"^[ \t]*(?:(?:abstract|final|readonly)[ \t]+)*(?:class|interface|trait|enum)[ \t]+[A-Za-z_]",
+                          re.M | re.I)
+
+
 def extract(live, checked):
-    """``(statements, definitions, problem)`` of one file; ``problem`` is
-    None or why the file was not read whole."""
+    """The Extracted of one file."""
     try:
         source, cut = _read_source(checked)
     except OSError as error:
-        return [], [], "%s cannot be read: %s" % (live, error.strerror)
+        return Extracted([], [], "%s cannot be read: %s" % (live, error.strerror), False)
     statements, definitions = scan_source(live, source)
     problem = None
     if cut:
         problem = "%s is larger than %d MiB: only its first %d MiB were scanned" % (
             live, MAX_FILE_BYTES // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024))
-    return statements, definitions, problem
+    return Extracted(statements, definitions, problem, _DECLARATION.search(source) is not None)

@@ -125,3 +125,32 @@ def test_a_dangling_php_symlink_is_a_finding_not_a_failure(make_tree):
     assert (warning["severity"], warning["file"]) == ("warning", str(root / "LocalSettings.php"))
     required = make_tree({"index.php": "<?php require __DIR__ . '/LocalSettings.php';\n"})
     assert located(scan([str(required)])) == [("index.php", 1)]
+
+
+def test_the_tail_rule_holds_only_for_a_folder_the_trees_have(make_tree):
+    root = make_tree({
+        "index.php": "<?php\nrequire WP_CONTENT_DIR . '/upgrade/version.php';\nrequire $base . '/lib/gone.php';\n",
+        "lib/there.php": "<?php\n",
+    })
+    result = scan([str(root)])
+    assert located(result) == [("index.php", 3)]
+    assert located(result, "info") == [("index.php", 2)]
+
+
+def test_an_include_path_the_code_sets_to_an_unknown_value_makes_bare_paths_unknown(make_tree):
+    root = make_tree({"index.php": (
+        "<?php\n"
+        "require 'gone.php';\n"
+        "set_include_path($dir . PATH_SEPARATOR . get_include_path());\n"
+        "require 'gone.php';\n"
+        "require './gone.php';\n")})
+    result = scan([str(root)], include_path=["."])
+    assert located(result) == [("index.php", 2), ("index.php", 5)]
+    assert located(result, "info") == [("index.php", 4)]
+
+
+def test_a_missing_file_in_a_tests_folder_is_a_warning(make_tree):
+    root = make_tree({"index.php": "<?php\nrequire __DIR__ . '/tests/common/Autoloader.php';\n"})
+    result = scan([str(root)])
+    assert located(result) == []
+    assert located(result, "warning") == [("index.php", 2)]

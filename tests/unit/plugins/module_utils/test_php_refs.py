@@ -167,8 +167,9 @@ def test_wordpress_and_dokuwiki_as_shipped(test_root):
                 assert not os.path.exists(test_root + finding["path"]), finding
     result = scan([WORDPRESS], include_path=[".", "/usr/share/php"], path_map=path_map)
     errors = [(f["file"], f["line"]) for f in result.findings if f["severity"] == "error"]
-    # The one error as shipped: a file WordPress writes just before it requires it, during a core update.
-    assert errors == [(WORDPRESS + "/wp-admin/includes/update-core.php", 1033)]
+    # update-core.php:1033 requires WP_CONTENT_DIR . '/upgrade/version-current.php', a file WordPress writes
+    # just before, outside the trees (no folder of them ends with /upgrade): not an error.
+    assert errors == []
     assert result.includes_resolved > 1100
 
 
