@@ -31,6 +31,10 @@ description:
     (C(function_exists()), C(class_exists()), C(version_compare()), C(PHP_VERSION_ID), C(defined())...) is info,
     unless every branch of its if/else fails.
   - A file that cannot be read (a dangling symlink) is a warning at its path; a require that reaches it is an error.
+  - Every file that the autoload maps composer generated (C(vendor/composer/autoload_static.php), or
+    C(autoload_classmap.php), C(autoload_files.php), C(autoload_psr4.php) and C(autoload_namespaces.php) where PHP
+    loads those) name must exist; a missing class or C(files) entry is an error at the map's line, a missing psr-4 or
+    psr-0 directory a warning. Each C(vendor/) under O(paths) is checked.
   - Finds what C(php -l) cannot, such as C(require_once ABSPATH . WPINC . '/class-wp-locale.phpp').
   - Expressions of string literals, concatenation, parentheses, C(__DIR__), C(__FILE__), C(dirname()),
     C(DIRECTORY_SEPARATOR) and constants from C(define()) and C(const) are evaluated; anything else is reported as
@@ -190,12 +194,13 @@ findings:
       type: int
     directive:
       description:
-        - C(require), C(require_once), C(include) or C(include_once), the ini setting, C(php -l), or C(read); the same as
+        - C(require), C(require_once), C(include) or C(include_once), the ini setting, C(php -l), C(read), or a composer
+          map (C(composer classmap), C(composer files), C(composer psr-4), C(composer psr-0)); the same as
           RV(findings[].statement).
         - The key the findings of M(lastgood.webstack.web_refs) have too, so that the findings of both read alike.
       type: str
     statement:
-      description: C(require), C(require_once), C(include) or C(include_once), the ini setting, C(php -l), or C(read) for a file that cannot be read.
+      description: The same as RV(findings[].directive).
       type: str
     expression:
       description: The statement's expression as written.
@@ -240,6 +245,21 @@ lint_errors:
   returned: when O(lint) is true
   type: int
   sample: 0
+composer:
+  description: The autoload maps of composer checked.
+  returned: always
+  type: dict
+  contains:
+    vendor_dirs:
+      description: C(vendor/) directories with composer's maps under O(paths).
+      type: int
+    maps:
+      description: Map files read.
+      type: int
+    entries:
+      description: Classes, files and namespace directories the maps name.
+      type: int
+  sample: {vendor_dirs: 1, maps: 1, entries: 1728}
 duration_ms:
   description: Time the scan took.
   returned: always
@@ -253,11 +273,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, format_finding
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import OptionError, checked_allowed_roots, checked_path_map
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.composer import check_composer_maps
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lint import lint
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
 
 DEFAULT_INCLUDE_PATH = [".", "/usr/share/php"]
+# Errors the failure message lists; all of them are in findings.
+MESSAGE_ERRORS = 50
 
 
 def host_include_path(module):
@@ -304,6 +327,7 @@ def main():
                   web_entrypoints=params["web_entrypoints"], web_roots=params["web_roots"],
                   web_hidden=params["web_hidden"], cli_entrypoints=params["cli_entrypoints"])
     check_ini_files(params["ini_files"], path_map, result, params["allowed_roots"])
+    composer = check_composer_maps(params["paths"], path_map, result)
     output = dict(
         changed=False,
         findings=result.findings,
@@ -312,6 +336,7 @@ def main():
         includes_resolved=result.includes_resolved,
         unresolved=result.unresolved,
         include_path=include_path,
+        composer=dict(vendor_dirs=composer.dirs, maps=composer.maps, entries=composer.entries),
     )
     if params["lint"]:
         lint_findings = lint(module.get_bin_path("php", required=True), result.files, params["jobs"])
@@ -322,7 +347,10 @@ def main():
         module.fail_json(msg="; ".join(result.problems), **output)
     errors = [finding for finding in output["findings"] if finding["severity"] == ERROR]
     if errors:
-        module.fail_json(msg="\n".join(format_finding(finding) for finding in errors), **output)
+        shown = [format_finding(finding) for finding in errors[:MESSAGE_ERRORS]]
+        if len(errors) > MESSAGE_ERRORS:
+            shown.append("... and %d more errors in findings" % (len(errors) - MESSAGE_ERRORS))
+        module.fail_json(msg="\n".join(shown), **output)
     module.exit_json(**output)
 
 

@@ -36,12 +36,14 @@ _STRUCTURE = re.compile(r"""
   | <<<[^\n]*\n.*
   | (?P<close>\?>)
   | (?:\$|->|::|\\)[A-Za-z_\x80-\uffff][\w\x80-\uffff]*
-  | (?P<word>[A-Za-z_\x80-\uffff][\w\x80-\uffff]*)
+  | (?P<word>(?:if|elseif|else|while|for|foreach|switch|declare|endif|endwhile|endfor|endforeach|endswitch|enddeclare)
+             (?![\w\x80-\uffff]))
+  | [A-Za-z_\x80-\uffff][\w\x80-\uffff]*
   | ::
   | (?P<punct>[{}();:])
   | [^'"/\#<?$:\\A-Za-z_\x80-\uffff{}();]+
   | .
-""", re.X | re.S | re.M)
+""", re.X | re.S | re.M | re.I)
 
 _HEADERS = frozenset(("if", "elseif", "while", "for", "foreach", "switch", "declare"))
 _CONDITIONAL = frozenset(("if", "elseif", "else", "switch"))
@@ -111,7 +113,7 @@ class _Structure:
                     value = "elseif"
                 return self._header(value, index)
             if value == "else":
-                return self._body("else", None, index + 1, start)
+                return self._body("else", None, index + 1, start, end)
             if value in _ALT_ENDS:
                 self._close_alt(start)
             return index + 1
@@ -146,9 +148,11 @@ class _Structure:
         if position >= len(tokens):
             return position
         condition = (condition_start, tokens[position][2])
-        return self._body(word, condition, position + 1, tokens[index][2])
+        return self._body(word, condition, position + 1, tokens[index][2], tokens[position][3])
 
-    def _body(self, word, condition, index, start):
+    def _body(self, word, condition, index, start, body_start):
+        """The body of a header that starts at ``start`` and ends at
+        ``body_start``: braces, a colon, or one statement."""
         if word in ("elseif", "else"):
             # A colon-form chain goes on: close the body before this one.
             top = self.open[-1] if self.open else None
@@ -167,7 +171,6 @@ class _Structure:
             chain, chain_index = None, 0
         tokens = self.tokens
         style = "statement"
-        body_start = tokens[index][2] if index < len(tokens) else start
         if index < len(tokens) and tokens[index][1] == "{":
             style, index = "brace", index + 1
         elif index < len(tokens) and tokens[index][1] == ":":
