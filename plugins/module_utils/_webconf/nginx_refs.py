@@ -6,9 +6,12 @@ it is written, and whether it exists as nginx would look for it.
 
 Works on the tree of nginx_parse.Loader. The rules are one table, _RULES:
 which directive is checked by which method, and where (outside the http
-block, inside it, or both). URIs named by ``try_files``, ``error_page`` and
-``index`` are followed to the file they reach as nginx_routing maps them.
-Pure standard library."""
+block, inside it, or both). URIs named by ``try_files``, ``error_page``,
+``index`` and ``rewrite`` are followed to the file they reach as
+nginx_requests follows a request (through try_files fallbacks, named
+locations and rewrites, to a file or the script PHP-FPM runs). Variables
+that ``set`` gives a literal value are put in (nginx_routing). Pure
+standard library."""
 
 from __future__ import annotations
 
@@ -22,11 +25,15 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import static_prefix, static_prefix_dir
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import nginx_routing
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_requests import Requests
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_routing import (
+    FILE_NAME,
     NGINX_PREFIX,
     PASS_DIRECTIVES,
     Router,
     Scope,
+    expand,
+    uri_path,
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.refs_base import RefsChecker, php_ini_settings
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.tree import flatten
@@ -64,15 +71,21 @@ _RULES = {
     "index": ("_index", IN_HTTP, None),
     "try_files": ("_try_files", IN_HTTP, None),
     "error_page": ("_error_page", IN_HTTP, None),
+    "rewrite": ("_rewrite", IN_HTTP, None),
     "auth_basic_user_file": ("_auth_basic_user_file", IN_HTTP, "args"),
 }
 _RULES.update(dict.fromkeys(_SSL_FILES, ("_ssl_file", ANYWHERE, None)))
 _RULES.update(dict.fromkeys(PASS_DIRECTIVES, ("_pass", ANYWHERE, None)))
+# What follows $document_root (or a directory) in a SCRIPT_FILENAME when the
+# script is the request's path under that directory.
+_SCRIPT_NAMES = ("$fastcgi_script_name", "${fastcgi_script_name}", "$uri", "${uri}", "$document_uri")
+_REDIRECTS = ("http://", "https://", "$scheme")
 
 
-def _socket_of(directive):
-    """The unix socket a ``*_pass`` directive passes requests to, or None."""
-    value = directive.args[0] if directive.args else ""
+def _socket_of(directive, variables=None):
+    """The unix socket a ``*_pass`` directive passes requests to (with the
+    literal values of ``variables`` put in), or None."""
+    value = expand(directive.args[0], variables) if directive.args else ""
     if directive.name in ("proxy_pass", "grpc_pass"):
         for scheme in ("http://unix:", "https://unix:", "grpc://unix:", "grpcs://unix:"):
             if value.startswith(scheme):
@@ -82,6 +95,12 @@ def _socket_of(directive):
     if value.startswith("unix:"):
         return value[len("unix:"):]
     return None
+
+
+def _tests_existence(directive):
+    """Whether an ``if`` holds when a file or directory exists (``-f``,
+    ``-e``, ``-d``, ``-x``; not their negations)."""
+    return any(arg.lstrip("(") in ("-f", "-e", "-d", "-x") for arg in directive.args)
 
 
 def _apply(rule, directive, scope):
@@ -101,6 +120,7 @@ class NginxChecker(RefsChecker):
     def __init__(self, loader, fs, report, check_sockets=True, nginx_prefix=NGINX_PREFIX):
         super().__init__(loader, fs, report, check_sockets=check_sockets)
         self.router = Router(nginx_prefix)
+        self.requests = Requests(self.router, self._exists)
         self._outside_http = self._rules(OUTSIDE_HTTP)
         self._in_http = self._rules(IN_HTTP)
 
@@ -113,6 +133,14 @@ class NginxChecker(RefsChecker):
         return where.context() if where is not None else "main"
 
     # Paths -------------------------------------------------------------
+
+    def _exists(self, path, directory=False):
+        """Whether the live ``path`` exists where it is looked for: as a
+        directory, or as something else (what try_files tests)."""
+        checked = self.path_map.apply(path)
+        if directory:
+            return self.fs.is_dir(checked)
+        return self.fs.exists(checked) and not self.fs.is_dir(checked)
 
     def _conf_path(self, value):
         """Relative to the conf prefix (include, ssl_*, auth_basic_user_file)."""
@@ -166,6 +194,10 @@ class NginxChecker(RefsChecker):
             rule = rules.get(directive.name)
             if rule is not None:
                 _apply(rule, directive, scope)
+        root = scope.root
+        if root is not None and root.scope is not scope and scope.parent is not None and root is not scope.parent.root:
+            # An inherited root built with this scope's own variables.
+            self._check_root(root, scope)
         if scope.handler is not None and scope.handler.name == "fastcgi_pass":
             self._fastcgi_script(scope)
 
@@ -205,10 +237,13 @@ class NginxChecker(RefsChecker):
         value = directive.args[0]
         if value in ("off", "stderr") or value.startswith(("syslog:", "memory:", "/dev/")):
             return
+        if directive.name == "access_log":
+            # Written once the request is served: with the variables set by then.
+            value = expand(value, scope.variables)
         self._log_directory(directive, scope, value, self.router.prefix_path)
 
     def _pass(self, directive, scope):
-        socket = _socket_of(directive)
+        socket = _socket_of(directive, scope.variables)
         if socket is not None:
             self._socket(directive, scope, socket)
 
@@ -235,6 +270,10 @@ class NginxChecker(RefsChecker):
         root = scope.root
         if root is None or root.directive is not directive:
             return
+        self._check_root(root, scope)
+
+    def _check_root(self, root, scope):
+        directive = root.directive
         if root.dynamic:
             directory = static_prefix_dir(root.path) if root.path else None
             if directory is not None:
@@ -244,43 +283,93 @@ class NginxChecker(RefsChecker):
         self._check(directive, scope, directive.name, root.path, want=want)
 
     def _index(self, directive, scope):
-        base = nginx_routing.base_dir(scope)
-        if base is None or not self.fs.is_dir(self.path_map.apply(base)):
+        """The index files of the scope's root. nginx tries the names in
+        order; one that is an absolute URI ends the list: nginx redirects to
+        it without looking, so it is followed, and none of the names before
+        it existing is no error."""
+        where = nginx_routing.index_dir(scope)
+        if where is None or not self.fs.is_dir(self.path_map.apply(where[0])):
             return
+        base, _uri, required = where
         candidates = []
         for name in directive.args:
-            if "$" in name:
-                continue
+            name = expand(name, scope.variables)
             if name.startswith("/"):
-                target = self.router.uri_file(scope.server or scope, name)
-                if target is not None:
-                    candidates.append(target)
+                required = False
+                uri = uri_path(name)
+                if uri is not None and scope.server is not None:
+                    self._follow(directive, scope, self.requests.reach(scope.server, uri), "index %s" % name)
+                    self._path_tail(directive, scope, name, uri)
+                break
+            if "$" in name:
+                # Depends on the request: maybe it exists.
+                required = False
                 continue
             candidates.append(os.path.join(base, name))
-        self._index_files(directive, scope, candidates, base)
+        self._index_files(directive, scope, candidates, base, required=required)
+
+    def _index_entrypoint(self, directive, scope, path):
+        """An index file that exists is requested by its URI: the script
+        PHP-FPM runs for it is the entry point (and must exist); one that
+        is not run (a static or closed location) is none."""
+        reached = None
+        if scope.server is not None:
+            reached = self.requests.reach(scope.server, nginx_routing.index_dir(scope)[1] + os.path.basename(path))
+        if reached is None or reached.path == path:
+            self.report.entrypoint(path)
+        elif reached.path is not None and reached.path.endswith(".php"):
+            script = self.router.script_filename(reached.scope, "/")
+            if script is not None and "$" not in expand(script[1].args[1], reached.scope.variables):
+                # A script named as it is: its own fastcgi_param says when it is missing.
+                if self._exists(reached.path):
+                    self.report.entrypoint(reached.path)
+                return
+            self._follow(directive, scope, reached, "index %s" % os.path.basename(path))
+
+    def _path_tail(self, directive, scope, written, uri):
+        """A URI written as a file name and the request's path
+        (``/index.php$request_uri``) reaches nginx as ``/index.php/<path>``:
+        when the location that runs /index.php through PHP-FPM does not also
+        serve such URIs, another location does, where the request loops back
+        to the same fallback or finds no script. An error at the directive."""
+        server = scope.server
+        if server is None or not nginx_routing.path_tail(written):
+            return
+        named = nginx_routing.match(server.locations, uri) or server
+        shaped = nginx_routing.match(server.locations, uri + "/") or server
+        if shaped is named or named.handler is None or named.handler.name != "fastcgi_pass":
+            return
+        if shaped.handler is not None and shaped.handler.name == "fastcgi_pass":
+            return
+        self.report.finding(
+            ERROR, directive.file, directive.line, directive.name, uri + "/",
+            "%s: nginx goes on with %s/ and the request's path after it, which %s serves, not %s that runs %s; "
+            "such requests loop or find no script" % (written, uri, shaped.label or shaped.context(), named.label, uri))
+
+    def _follow(self, directive, scope, reached, what):
+        """Check the file a request ``reached`` (None: unknown) for a
+        directive: it must exist; a PHP one is an entry point."""
+        if reached is None or reached.path is None:
+            return
+        path = reached.path
+        message = None if what is None else "%s: %s does not exist" % (what, path)
+        if self._check(directive, scope, directive.name, path, want="file", message=message) and path.endswith(".php"):
+            self.report.entrypoint(path)
 
     def _try_files(self, directive, scope):
         if len(directive.args) < 2:
             return
-        last = directive.args[-1]
+        last = expand(directive.args[-1], scope.variables)
         if last.startswith("="):
             return
         if last.startswith("@"):
             self._named_location(directive, scope, last)
             return
-        uri = nginx_routing.uri_path(last)
-        if uri is None:
+        uri = uri_path(last)
+        if uri is None or scope.server is None:
             return
-        server = scope.server
-        if server is None:
-            return
-        path = self.router.uri_file(server, uri)
-        if path is None:
-            return
-        ok = self._check(directive, scope, "try_files", path, want="file",
-                         message="fallback %s: %s does not exist" % (last, path))
-        if ok and path.endswith(".php"):
-            self.report.entrypoint(path)
+        self._follow(directive, scope, self.requests.reach(scope.server, uri), "fallback %s" % directive.args[-1])
+        self._path_tail(directive, scope, last, uri)
 
     def _named_location(self, directive, scope, name):
         server = scope.server
@@ -292,19 +381,42 @@ class NginxChecker(RefsChecker):
     def _error_page(self, directive, scope):
         if len(directive.args) < 2:
             return
-        target = directive.args[-1]
+        target = expand(directive.args[-1], scope.variables)
         if target.startswith("@"):
             self._named_location(directive, scope, target)
             return
-        uri = nginx_routing.uri_path(target)
+        uri = uri_path(target)
         if uri is None or scope.server is None:
             return
-        path = self.router.uri_file(scope.server, uri)
-        if path is None:
+        self._follow(directive, scope, self.requests.reach(scope.server, uri), None)
+
+    def _rewrite(self, directive, scope):
+        """A rewrite to a literal file name (``/index.php``, maybe followed
+        by variables): the file the new URI reaches must exist. With
+        ``break`` the location that rewrote serves it; else nginx searches a
+        location for it."""
+        args = directive.args
+        server = scope.server
+        if len(args) < 2 or server is None:
             return
-        ok = self._check(directive, scope, "error_page", path, want="file")
-        if ok and path.endswith(".php"):
-            self.report.entrypoint(path)
+        flag = args[2] if len(args) > 2 else ""
+        if flag in ("redirect", "permanent") or args[1].startswith(_REDIRECTS):
+            return
+        uri = uri_path(expand(args[1], scope.variables))
+        if uri is None or not FILE_NAME.search(uri):
+            return
+        location = scope
+        while location.kind in ("if", "limit_except"):
+            if _tests_existence(location.directive):
+                # Taken only when some file exists (a maintenance page...).
+                return
+            location = location.parent
+        if flag == "break" and location.kind == "location":
+            reached = self.requests.in_location(server, location, uri, rewrite=False)
+        else:
+            reached = self.requests.reach(server, uri, server_phase=False)
+        self._follow(directive, scope, reached, "rewrite to %s" % args[1])
+        self._path_tail(directive, scope, expand(args[1], scope.variables), uri)
 
     def _auth_basic_user_file(self, directive, scope):
         self._check_dynamic(directive, scope, "file", directive.args[0], self._conf_path)
@@ -325,29 +437,42 @@ class NginxChecker(RefsChecker):
                     self._php_ini(directive, scope, setting, path)
 
     def _script_param(self, directive, scope, value):
+        """SCRIPT_FILENAME: a literal script must exist; one built from a
+        directory ($document_root, $realpath_root, a literal path, or both:
+        ``$document_root/public``) and the request's path makes that
+        directory a PHP root, and it must exist."""
+        value = expand(value, scope.variables)
         document_root = self.router.document_root(scope)
         for variable in ("$document_root", "$realpath_root"):
             if value.startswith(variable):
                 if document_root is None:
                     return
-                tail = value[len(variable):]
-                if "$" in tail:
-                    self.report.php_root(document_root)
-                    return
-                value = document_root + tail
+                value = document_root + value[len(variable):]
                 break
-        if value == "$request_filename" and document_root is not None:
-            self.report.php_root(document_root)
+        if value == "$request_filename":
+            if document_root is not None:
+                self._php_root(directive, scope, document_root, request_filename=True)
             return
         prefix, dynamic = static_prefix(value)
-        if dynamic:
-            if prefix.startswith("/"):
-                directory = static_prefix_dir(prefix)
-                self._check(directive, scope, "script", directory, want="dir")
-            return
-        if value.startswith("/"):
-            if self._check(directive, scope, "script", value, want="file"):
+        if not dynamic:
+            if value.startswith("/") and self._check(directive, scope, "script", value, want="file"):
                 self.report.entrypoint(value)
+            return
+        if not prefix.startswith("/"):
+            return
+        if value[len(prefix):].startswith(_SCRIPT_NAMES):
+            directory = prefix.rstrip("/") or "/"
+            if directory != document_root:
+                self._check(directive, scope, "script", directory, want="dir",
+                            message="%s: directory %s does not exist" % (directive.args[1], directory))
+            self._php_root(directive, scope, directory)
+            return
+        self._check(directive, scope, "script", static_prefix_dir(prefix), want="dir")
+
+    def _php_root(self, directive, scope, directory, request_filename=False):
+        """``directory`` (live) is a PHP root: PHP-FPM runs the file under it
+        that a request names."""
+        self.report.php_root(directory)
 
     def _switched_script_path(self, directive, scope, value):
         """A warning when SCRIPT_FILENAME hands PHP-FPM a path through a link
@@ -357,7 +482,7 @@ class NginxChecker(RefsChecker):
         if value.startswith("$document_root") or value == "$request_filename":
             path = self.router.document_root(scope)
         else:
-            path = static_prefix(value)[0]
+            path = static_prefix(expand(value, scope.variables))[0]
         if not path or not path.startswith("/"):
             return
         link = self.path_map.switched_prefix(path)

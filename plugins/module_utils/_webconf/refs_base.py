@@ -94,17 +94,18 @@ class RefsChecker:
                        message="%s %s does not exist" % (setting, value)):
             self.report.entrypoint(value)
 
-    def _index_files(self, directive, where, candidates, base):
+    def _index_files(self, directive, where, candidates, base, required=True):
         """The index files of ``base`` a directive names (``candidates``, in
         its order): the PHP ones that exist are entry points; none existing
-        is an error."""
+        is an error unless not ``required`` (the server has somewhere else to
+        go)."""
         found = False
         for path in candidates:
             if self._check(directive, where, "index", path, severity=None):
                 found = True
                 if path.endswith(".php"):
-                    self.report.entrypoint(path)
-        if candidates and not found:
+                    self._index_entrypoint(directive, where, path)
+        if candidates and not found and required:
             first = candidates[0]
             text = "%s does not exist" % first if len(candidates) == 1 else \
                 "none of %s exists in %s" % (", ".join(os.path.basename(path) for path in candidates), base)
@@ -112,6 +113,12 @@ class RefsChecker:
             if checked != first:
                 text += " (looked for at %s)" % os.path.dirname(checked)
             self.report.finding(ERROR, directive.file, directive.line, directive.raw_name, first, text)
+
+    def _index_entrypoint(self, directive, where, path):
+        """An index file ``path`` that exists and is a PHP file: an entry
+        point (a checker that knows which script a request for it runs says
+        so instead)."""
+        self.report.entrypoint(path)
 
     def _check_socket(self, directive, where, path):
         """A unix socket requests are passed to; with check_sockets off, only
