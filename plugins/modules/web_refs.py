@@ -19,7 +19,9 @@ description:
     missing script, a C(fastcgi_pass) socket of a PHP version the host no longer runs, or an
     C(auto_prepend_file) that is gone.
   - With O(path_map), a release that is staged but not yet live is checked as if it were live.
-  - Returns the PHP files the configuration makes directly executable, for M(lastgood.webstack.php_refs).
+  - Returns the PHP files the configuration reaches itself, the directories under which it runs whichever PHP file a
+    request names, and, for nginx, the PHP files under those directories that no request runs, for
+    M(lastgood.webstack.php_refs).
   - The module changes nothing on the host.
 author:
   - lastgood.webstack contributors (!UNKNOWN)
@@ -86,7 +88,15 @@ notes:
   - PHP-FPM's opcache keeps each script compiled under the path it was asked for, so behind a C(current) link the
     code compiled before a switch keeps answering after it; the release module's O(lastgood.webstack.release#module:php_fpm)
     option (on in the collection's roles) reloads PHP-FPM after every switch, which is what the warning says.
-  - A path that holds variables is checked through the directory of its longest static prefix.
+  - A path that holds variables is checked through the directory of its longest static prefix. For nginx, a
+    variable that C(set) gives a literal value in the server or in the location that serves the request (as for
+    Magento's C($MAGE_ROOT)) is put in first; one set from other variables, in an C(if) block, or by C(map),
+    C(geo) or a regex capture stays unknown.
+  - nginx URIs named by C(try_files), C(error_page), C(index) and C(rewrite) are followed as nginx serves them,
+    to the location they route to, through its C(rewrite) and C(return), its C(try_files) (with the files that
+    exist) and named locations, to a file or to the script PHP-FPM runs. A URI whose path is a file name followed
+    by variables (C(/index.php$request_uri), C(/index.php$is_args$args)) is followed by that file name. A URI
+    answered without a file (C(return), a redirect, C(deny all), a proxy) is no error.
   - Apache's C(<IfVersion>) compares with the version C(apache2 -v) reports when the binary is found.
 seealso:
   - module: lastgood.webstack.php_refs
@@ -214,17 +224,42 @@ references:
       exists: true
       context: http > server _
 php_entrypoints:
-  description: PHP files (live paths) the configuration makes directly executable.
+  description:
+    - PHP files (live paths) the configuration names or reaches itself and that exist, each the script PHP-FPM runs
+      for it, in the order they are met.
+    - The scripts that index files, C(try_files) fallbacks, C(error_page) and C(rewrite) targets reach (nginx),
+      C(DirectoryIndex), C(FallbackResource) and C(ErrorDocument) targets (Apache), a literal C(SCRIPT_FILENAME),
+      and C(auto_prepend_file)/C(auto_append_file) settings passed to PHP-FPM.
   returned: always
   type: list
   elements: str
   sample: [/usr/share/wordpress/index.php]
 php_roots:
-  description: Document roots and aliases (live paths) under which PHP files are executed.
+  description:
+    - Directories (live paths) under which the configuration runs whichever PHP file a request names, so any PHP
+      file under them may be requested directly (except those of RV(php_hidden)).
+    - For nginx, the directory a C(SCRIPT_FILENAME) builds the script path from with the request's path
+      (C($document_root$fastcgi_script_name), C($realpath_root/public$fastcgi_script_name),
+      C(/srv/app$fastcgi_script_name), C($request_filename)); for Apache, the C(DocumentRoot) and C(Alias)
+      directories served with a PHP handler.
   returned: always
   type: list
   elements: str
   sample: [/usr/share/wordpress]
+php_hidden:
+  description:
+    - Glob patterns (fnmatch, live paths) of the PHP files under RV(php_roots) that no request from a client runs,
+      because the location their URI routes to denies them (C(deny all)), answers with C(return) or a redirect,
+      rewrites them elsewhere, is C(internal), does not pass them to PHP-FPM, or runs another script; the files of
+      RV(php_entrypoints) are never among them.
+    - A directory whose every PHP file is hidden is given as C(<dir>/*) (C(*) matching C(/) too), other files one
+      by one. Computed from the files on disk (after O(path_map)); the walk does not follow symbolic links to
+      directories and stops after 50,000 entries with an C(info) finding.
+    - Always empty for Apache.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/www/nextcloud/lib/*, /var/www/nextcloud/3rdparty/*, /var/www/nextcloud/console.php]
 files_parsed:
   description: Every configuration file read, in reading order.
   returned: always
@@ -335,6 +370,7 @@ def main():
         references=report.references,
         php_entrypoints=report.php_entrypoints,
         php_roots=report.php_roots,
+        php_hidden=report.php_hidden,
         files_parsed=result.files_parsed,
         counts=report.counts(),
         pool_sockets=sockets,

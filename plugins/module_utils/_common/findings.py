@@ -61,13 +61,18 @@ class Findings:
 
 
 class Report(Findings):
-    """Collects references and findings in the order they are met."""
+    """Collects references and findings in the order they are met, the PHP
+    files a web server configuration reaches itself (entry points), the
+    directories under which it runs the PHP file a request names (roots),
+    and glob patterns of the PHP files under those roots that no request
+    runs (hidden)."""
 
     def __init__(self):
         super().__init__()
         self.references = []
         self.php_entrypoints = []
         self.php_roots = []
+        self.php_hidden = []
         self._entrypoints_seen = set()
         self._roots_seen = set()
 

@@ -10,8 +10,9 @@ block, inside it, or both). URIs named by ``try_files``, ``error_page``,
 ``index`` and ``rewrite`` are followed to the file they reach as
 nginx_requests follows a request (through try_files fallbacks, named
 locations and rewrites, to a file or the script PHP-FPM runs). Variables
-that ``set`` gives a literal value are put in (nginx_routing). Pure
-standard library."""
+that ``set`` gives a literal value are put in (nginx_routing). Once all is
+checked, the PHP files under the PHP roots that no request runs are found
+(nginx_hidden). Pure standard library."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings
     WARNING,
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import static_prefix, static_prefix_dir
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import nginx_routing
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import nginx_hidden, nginx_routing
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_hidden import HiddenWalk
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_requests import Requests
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_routing import (
     FILE_NAME,
@@ -117,12 +119,17 @@ class NginxChecker(RefsChecker):
     """Walks a loaded nginx configuration and fills a Report. Where a
     reference is made: the Scope (None for the main context)."""
 
-    def __init__(self, loader, fs, report, check_sockets=True, nginx_prefix=NGINX_PREFIX):
+    def __init__(self, loader, fs, report, check_sockets=True, nginx_prefix=NGINX_PREFIX, max_walk=None):
         super().__init__(loader, fs, report, check_sockets=check_sockets)
         self.router = Router(nginx_prefix)
         self.requests = Requests(self.router, self._exists)
+        self.max_walk = max_walk
         self._outside_http = self._rules(OUTSIDE_HTTP)
         self._in_http = self._rules(IN_HTTP)
+        # PHP roots: {live directory: [(server, uri prefix)]} and the
+        # directive that made each one a root.
+        self._php_routes = {}
+        self._php_root_directives = {}
 
     def _rules(self, where):
         """``{directive name: (method, what it needs)}`` of the rules that apply ``where``."""
@@ -164,6 +171,7 @@ class NginxChecker(RefsChecker):
 
     def run(self, tree):
         self._walk_outside_http(flatten(tree), Scope("main", None, None))
+        self._php_hidden()
 
     def _walk_outside_http(self, directives, scope):
         """Directives outside http (main, events, stream, mail, upstream...)."""
@@ -470,9 +478,41 @@ class NginxChecker(RefsChecker):
         self._check(directive, scope, "script", static_prefix_dir(prefix), want="dir")
 
     def _php_root(self, directive, scope, directory, request_filename=False):
-        """``directory`` (live) is a PHP root: PHP-FPM runs the file under it
-        that a request names."""
+        """``directory`` (live) is a PHP root of the scope's server: a file
+        under it is requested by its path under it, or, for an alias and
+        $request_filename, by that path under the alias's location."""
         self.report.php_root(directory)
+        if scope.server is None:
+            return
+        prefix = "/"
+        root = scope.root
+        if request_filename and root is not None and root.alias:
+            prefix = root.scope.pattern if root.slash else root.scope.pattern + "/"
+        self._php_root_directives.setdefault(directory, directive)
+        routes = self._php_routes.setdefault(directory, [])
+        if (scope.server, prefix) not in routes:
+            routes.append((scope.server, prefix))
+
+    def _php_hidden(self):
+        """report.php_hidden: the PHP files under the PHP roots that no
+        request from a client runs, as glob patterns."""
+        roots = []
+        allowed = self.loader.allowed_roots
+        for directory in self._php_routes:
+            checked = self.path_map.apply(directory)
+            if self.fs.is_dir(checked) and allowed.outside(checked) is None:
+                roots.append((directory, checked))
+        limit = nginx_hidden.MAX_FILES if self.max_walk is None else self.max_walk
+        walk = HiddenWalk(self.requests, self._php_routes, self.report.php_entrypoints, max_files=limit)
+        self.report.php_hidden = walk.run(roots)
+        if not walk.complete:
+            first = roots[0][0]
+            directive = self._php_root_directives[first]
+            self.report.finding(
+                INFO, directive.file, directive.line, directive.raw_name, first,
+                "php_hidden: the walk of %s stopped (more than %d entries, or directories more than %d deep); "
+                "the PHP files past that point are not listed" % (
+                    ", ".join(sorted(root for root, _checked in roots)), limit, nginx_hidden.MAX_DEPTH))
 
     def _switched_script_path(self, directive, scope, value):
         """A warning when SCRIPT_FILENAME hands PHP-FPM a path through a link
