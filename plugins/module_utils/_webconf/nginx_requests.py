@@ -162,6 +162,9 @@ class Requests:
             return missing
         if fallback.startswith("@"):
             named = named_location(server, fallback)
+            if fallback in seen:
+                return missing
+            seen.add(fallback)
             result = None if named is None else self.in_location(server, named, uri, seen)
         else:
             target = uri_path(fallback)

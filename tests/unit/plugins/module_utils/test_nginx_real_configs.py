@@ -488,3 +488,11 @@ def test_alias_with_a_trailing_slash_maps_what_follows_the_prefix_under_it(nginx
     assert "%s/assets/404.html" % tmp_path in [r["path"] for r in report.references if r["kind"] == "error_page"]
     report, site_path = nginx(site, {"www": None, "assets": None})
     assert located(report) == [at(site_path, "error_page", "error_page")]
+
+
+def test_named_locations_that_fall_back_to_each_other_end(nginx, tmp_path):
+    site = ("server {\n    root {T}/www;\n    error_page 404 /page.html;\n    location / {\n        try_files $uri @a;\n    }\n"
+            "    location @a {\n        try_files /a.html @b;\n    }\n    location @b {\n        try_files /b.html @a;\n    }\n}\n")
+    report, site_path = nginx(site, {"www": None})
+    assert located(report) == [at(site_path, "error_page", "error_page")]
+    assert errors(report)[0]["path"] == "%s/www/page.html" % tmp_path
