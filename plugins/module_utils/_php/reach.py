@@ -85,16 +85,18 @@ class Outcome:
 
 class Walk:
     """Follows includes from entry points. ``source(live)`` gives a file's
-    statements (None when it is not to be scanned); ``checked(live)`` where
+    statements (None when it is not to be scanned); ``path_map`` says where
     a live path is on disk; ``fs`` answers existence; ``tails`` whether any
     file ends with a literal tail; ``roots`` says what is outside
     allowed_roots."""
 
-    def __init__(self, source, constants, include_path, checked, fs, tails, roots, guarded):
+    def __init__(self, source, constants, include_path, path_map, fs, tails, roots, guarded):
         self.source = source
+        self.checked = path_map.apply
+        self.unchecked = path_map.unapply
+        self._php_files = {}
         self.evaluator = constants.evaluator
         self.include_path = tuple(include_path)
-        self.checked = checked
         self.fs = fs
         self.tails = tails
         self.roots = roots
@@ -103,6 +105,17 @@ class Walk:
         self.visited = set()
         self.outcomes = {}
         self._evaluated = {}
+
+    def php_file(self, live):
+        """The path PHP knows ``live`` by, for ``__FILE__``, ``__DIR__`` and
+        the including file's directory: with its symlinks resolved (Debian's
+        ``wp-config.php`` is in ``/etc/wordpress``), as a live path."""
+        known = self._php_files.get(live)
+        if known is None:
+            checked = self.checked(live)
+            real = os.path.realpath(checked)
+            known = self._php_files[live] = live if real == checked else self.unchecked(real)
+        return known
 
     def enter(self, entry, reached=True):
         """Runs ``entry`` as a request (or a command) does."""
@@ -129,12 +142,14 @@ class Walk:
         self.done[key] = include_path
         return include_path
 
-    def _evaluate(self, statement, include_path):
+    def evaluate(self, statement, include_path):
+        """The value of ``statement``'s expression with ``include_path``, or
+        the Unresolved it raised."""
         key = (statement.file, statement.position, include_path)
         if key not in self._evaluated:
             self.evaluator.include_path = include_path
             try:
-                self._evaluated[key] = self.evaluator.evaluate(statement.tokens, statement.file)
+                self._evaluated[key] = self.evaluator.evaluate(statement.tokens, self.php_file(statement.file))
             except Unresolved as unresolved:
                 self._evaluated[key] = unresolved
             finally:
@@ -142,7 +157,7 @@ class Walk:
         return self._evaluated[key]
 
     def _new_include_path(self, statement, include_path):
-        value = self._evaluate(statement, include_path)
+        value = self.evaluate(statement, include_path)
         if isinstance(value, Unresolved) or not value:
             # From here on a bare relative path may be anywhere.
             return include_path + (UNKNOWN_ENTRY,) if UNKNOWN_ENTRY not in include_path else include_path
@@ -162,11 +177,11 @@ class Walk:
         state, undecided = LIVE, None
         for branch in statement.branches:
             own = branch.conditions[branch.index]
-            answers = [self._decide(condition, statement.file, cwd, include_path)
+            answers = [self._decide(condition, self.php_file(statement.file), cwd, include_path)
                        for condition in branch.conditions[:branch.index]]
             if True in answers:
                 return DEAD, None
-            mine = True if own is None else self._decide(own, statement.file, cwd, include_path)
+            mine = True if own is None else self._decide(own, self.php_file(statement.file), cwd, include_path)
             if mine is False:
                 return DEAD, None
             probes = [condition for condition, answer in zip(branch.conditions[:branch.index], answers)
@@ -204,7 +219,7 @@ class Walk:
     def _resolve(self, statement, cwd, include_path, entry, reached, state, branch):
         """Records what ``statement`` comes to here; the live path it
         includes, or None."""
-        path = self._evaluate(statement, include_path)
+        path = self.evaluate(statement, include_path)
         if isinstance(path, Unresolved):
             tail = path.tail
             if tail and statement.statement.startswith("require") and not self.tails.exists(tail) \
@@ -221,7 +236,7 @@ class Walk:
             self._record(statement, INFO, path, "%s is a stream (%s), not checked" % (statement.expression, path),
                          entry, reached, LIVE, None)
             return None
-        looked = candidates(path, statement.file, cwd, include_path)
+        looked = candidates(path, self.php_file(statement.file), cwd, include_path)
         for candidate in looked:
             checked = self.checked(candidate)
             if self.fs.is_file(checked):

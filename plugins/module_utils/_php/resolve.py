@@ -136,7 +136,7 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
         definitions.extend(extracted.definitions)
     known = Constants(constants, definitions)
     tails = _TailIndex(every_file, include_path, path_map)
-    walk = Walk(trees.statements, known, include_path, path_map.apply, fs, tails, roots, guarded)
+    walk = Walk(trees.statements, known, include_path, path_map, fs, tails, roots, guarded)
     included = trees.included(walk, include_path, result, _web_roots(paths, entry_points))
     if trees.extra_definitions:
         walk.evaluator = Constants(constants, definitions + trees.extra_definitions).evaluator
@@ -240,7 +240,7 @@ class _Trees:
                 if statement.statement == SET_INCLUDE_PATH:
                     continue
                 result.includes_total += 1
-                path = walk._evaluate(statement, tuple(include_path))
+                path = walk.evaluate(statement, tuple(include_path))
                 if isinstance(path, Unresolved):
                     result.unresolved += 1
                     matches = walk.tails.ending_with(path.tail) if path.tail else ()
@@ -248,7 +248,7 @@ class _Trees:
                         included.update(matches)
                     continue
                 result.includes_resolved += 1
-                for candidate in self._anywhere(path, statement.file, include_path, directories):
+                for candidate in self._anywhere(path, walk.php_file(statement.file), include_path, directories):
                     if candidate not in included and candidate != statement.file \
                             and walk.fs.is_file(self.path_map.apply(candidate)):
                         included.add(candidate)

@@ -154,3 +154,18 @@ def test_a_missing_file_in_a_tests_folder_is_a_warning(make_tree):
     result = scan([str(root)])
     assert located(result) == []
     assert located(result, "warning") == [("index.php", 2)]
+
+
+def test_a_symlinked_file_includes_from_where_it_really_is(make_tree):
+    # PHP resolves __DIR__ and the including file's directory with symlinks resolved.
+    root = make_tree({
+        "etc/app/config.php": "<?php\nrequire 'db.php';\nrequire __DIR__ . '/secrets.php';\n",
+        "etc/app/db.php": "<?php\n",
+        "app/index.php": "<?php require __DIR__ . '/config.php';\n",
+        "app/secrets.php": "<?php\n",
+    })
+    os.symlink(str(root / "etc/app/config.php"), str(root / "app/config.php"))
+    result = scan([str(root / "app")], include_path=["/nonexistent"])
+    [error] = [f for f in result.findings if f["severity"] == "error"]
+    assert (error["file"], error["line"], error["path"]) == (
+        str(root / "app/config.php"), 3, str(root / "etc/app/secrets.php"))
