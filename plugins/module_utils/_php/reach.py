@@ -13,12 +13,14 @@ import os
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, WARNING
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import describe_missing
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import UNDECIDABLE
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import UNDECIDABLE, branches_at
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.evaluate import Unresolved
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, normalized
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, normalized, read_source
 
 LIVE, DEAD, UNDECIDED = "live", "dead", "undecided"
+# What _record is told when the branches around a statement weigh on it.
+BRANCHES = "branches"
 # Files included inside each other that the walk follows; deeper, it stops
 # (PHP itself would have run out of memory long before).
 MAX_INCLUDE_DEPTH = 200
@@ -95,6 +97,8 @@ class Walk:
         self.checked = path_map.apply
         self.unchecked = path_map.unapply
         self._php_files = {}
+        self._branches = {}
+        self._context = (None, ())
         self.evaluator = constants.evaluator
         self.include_path = tuple(include_path)
         self.fs = fs
@@ -117,6 +121,20 @@ class Walk:
             known = self._php_files[live] = live if real == checked else self.unchecked(real)
         return known
 
+    def branches_of(self, statement):
+        """The branches around ``statement``, worked out for its whole file
+        the first time a statement of it needs them (few files do)."""
+        branches = self._branches.get(statement.file)
+        if branches is None:
+            statements = self.source(statement.file) or ()
+            try:
+                text = read_source(self.checked(statement.file))
+            except OSError:
+                text = ""
+            positions = [each.position for each in statements]
+            branches = self._branches[statement.file] = dict(zip(positions, branches_at(text, positions)))
+        return branches.get(statement.position, ())
+
     def enter(self, entry, reached=True):
         """Runs ``entry`` as a request (or a command) does."""
         self._visit(entry, os.path.dirname(entry), self.include_path, entry, reached)
@@ -130,13 +148,11 @@ class Walk:
         self.done[key] = include_path
         self.visited.add(live)
         for statement in self.source(live) or ():
-            state, branch = self.branch_state(statement, cwd, include_path)
-            if state == DEAD:
-                continue
+            self._context = (cwd, include_path)
             if statement.statement == SET_INCLUDE_PATH:
                 include_path = self._new_include_path(statement, include_path)
                 continue
-            target = self._resolve(statement, cwd, include_path, entry, reached, state, branch)
+            target = self._resolve(statement, cwd, include_path, entry, reached)
             if target is not None and self.source(target) is not None:
                 include_path = self._visit(target, cwd, include_path, entry, reached, depth + 1)
         self.done[key] = include_path
@@ -175,7 +191,7 @@ class Walk:
         that its branch does not run, UNDECIDED when an environment probe
         it cannot decide stands before it."""
         state, undecided = LIVE, None
-        for branch in statement.branches:
+        for branch in self.branches_of(statement):
             own = branch.conditions[branch.index]
             answers = [self._decide(condition, self.php_file(statement.file), cwd, include_path)
                        for condition in branch.conditions[:branch.index]]
@@ -216,7 +232,7 @@ class Walk:
         answer = getattr(self.fs, test)(checked)
         return answer != negated
 
-    def _resolve(self, statement, cwd, include_path, entry, reached, state, branch):
+    def _resolve(self, statement, cwd, include_path, entry, reached):
         """Records what ``statement`` comes to here; the live path it
         includes, or None."""
         path = self.evaluate(statement, include_path)
@@ -225,16 +241,17 @@ class Walk:
             if tail and statement.statement.startswith("require") and not self.tails.exists(tail) \
                     and self.tails.folder_exists(tail) and not self.guarded(statement):
                 self._record(statement, ERROR, tail, "%s: no file in the trees and nothing in include_path ends "
-                             "with %s, though the folder is there" % (statement.expression, tail), entry, reached, state, branch)
+                             "with %s, though the folder is there" % (statement.expression, tail),
+                             entry, reached, BRANCHES)
             else:
                 self._record(statement, INFO, tail, "%s cannot be resolved statically" % statement.expression,
-                             entry, reached, LIVE, None)
+                             entry, reached, LIVE)
             # One file of the trees ends with the tail: that is the one.
             matches = self.tails.ending_with(tail) if tail else ()
             return matches[0] if len(matches) == 1 else None
         if "://" in path:
             self._record(statement, INFO, path, "%s is a stream (%s), not checked" % (statement.expression, path),
-                         entry, reached, LIVE, None)
+                         entry, reached, LIVE)
             return None
         looked = candidates(path, self.php_file(statement.file), cwd, include_path)
         for candidate in looked:
@@ -243,12 +260,12 @@ class Walk:
                 outside = self.roots.outside(checked) if self.roots else None
                 if outside:
                     self._record(statement, ERROR, candidate, "%s %s" % (candidate, outside), entry, reached,
-                                 state, branch)
+                                 BRANCHES)
                 return candidate
-        self._missing(statement, path, looked, UNKNOWN_ENTRY in include_path, entry, reached, state, branch)
+        self._missing(statement, path, looked, UNKNOWN_ENTRY in include_path, entry, reached)
         return None
 
-    def _missing(self, statement, path, looked, unknown_include_path, entry, reached, state, branch):
+    def _missing(self, statement, path, looked, unknown_include_path, entry, reached):
         missing = looked[0] if len(looked) == 1 else looked[-1]
         checked = self.checked(missing)
         message = "%s %s" % (missing, describe_missing(checked))
@@ -260,19 +277,26 @@ class Walk:
         elif not path.startswith("/"):
             message += " (a path starting with ./ or ../ is relative to the working directory)"
         if self.guarded(statement):
-            self._record(statement, INFO, missing, message + "; guarded, PHP goes on", entry, reached, LIVE, None)
+            self._record(statement, INFO, missing, message + "; guarded, PHP goes on", entry, reached, LIVE)
         elif unknown_include_path and len(looked) > 1:
             self._record(statement, INFO, missing, message + "; the code set the include_path to a value the scan "
-                         "cannot evaluate", entry, reached, LIVE, None)
+                         "cannot evaluate", entry, reached, LIVE)
         elif DEVELOPMENT_TARGETS.intersection(missing.split("/")):
             self._record(statement, WARNING, missing, message + "; a development file, which packaged releases "
-                         "often leave out", entry, reached, LIVE, None)
+                         "often leave out", entry, reached, LIVE)
         elif statement.statement.startswith("require"):
-            self._record(statement, ERROR, missing, message, entry, reached, state, branch)
+            self._record(statement, ERROR, missing, message, entry, reached, BRANCHES)
         else:
-            self._record(statement, WARNING, missing, message + "; include only warns", entry, reached, state, branch)
+            self._record(statement, WARNING, missing, message + "; include only warns", entry, reached, BRANCHES)
 
-    def _record(self, statement, severity, path, message, entry, reached, state, branch):
+    def _record(self, statement, severity, path, message, entry, reached, weigh):
+        """Keeps what ``statement`` came to, unless its branch cannot run;
+        ``weigh``: BRANCHES when an undecided branch lowers the severity."""
+        state, branch = self.branch_state(statement, *self._context)
+        if state == DEAD:
+            return
+        if weigh != BRANCHES:
+            state = LIVE
         if state == UNDECIDED and severity != INFO:
             severity = INFO
             message += _UNDECIDED_NOTE

@@ -13,7 +13,6 @@ import re
 from collections import namedtuple
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import read_regular
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import branches_at
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP, STRING, scan_statements_fast
 
 STATEMENTS = ("include", "include_once", "require", "require_once")
@@ -32,7 +31,8 @@ class Statement(namedtuple("Statement", "file line statement expression tokens s
     line, its keyword, its expression as written and as tokens, whether
     ``@`` silences it, the normalized arguments of the guards
     (``file_exists()``...) written shortly before, its offset in the file
-    and the conditional branches (branches.Branch) it is in."""
+    and the conditional branches (branches.Branch) it is in, when known
+    (resolution works them out only for statements that fail)."""
     __slots__ = ()
 
 
@@ -134,9 +134,6 @@ def scan_source(path, source):
                 value_start = 2 + len(name_tokens) + 1
                 value_end = _expression_end(tokens, value_start)
                 definitions.append((name_tokens[0].value, Definition(path, hit.start, tokens[value_start:value_end])))
-    if statements:
-        statements = [statement._replace(branches=branches) for statement, branches
-                      in zip(statements, branches_at(source, [statement.position for statement in statements]))]
     return statements, definitions
 
 
