@@ -114,7 +114,7 @@ class RefsChecker:
                 text += " (looked for at %s)" % os.path.dirname(checked)
             self.report.finding(ERROR, directive.file, directive.line, directive.raw_name, first, text)
 
-    def _index_entrypoint(self, directive, where, path):
+    def _index_entrypoint(self, directive, scope, path):
         """An index file ``path`` that exists and is a PHP file: an entry
         point (a checker that knows which script a request for it runs says
         so instead)."""

@@ -105,8 +105,8 @@ MAGENTO_FILES = {
 }
 
 
-def magento(nginx, server=MAGENTO_SERVER, files=MAGENTO_FILES, drop=()):
-    kept = {path: text for path, text in files.items() if path not in drop}
+def magento(nginx, server=MAGENTO_SERVER, files=None, drop=()):
+    kept = {path: text for path, text in (MAGENTO_FILES if files is None else files).items() if path not in drop}
     return nginx(server, kept, {"sample.conf": MAGENTO_SAMPLE})
 
 
