@@ -174,8 +174,14 @@ def targets(site, index, exists, include_path=("/usr/share/php",), max_matches=3
     found = [path for path in found if exists(path)]
     if found:
         return found[:1]
-    matches = index.matches(literal_tail(literal))
-    return matches if len(matches) <= max_matches else []
+    if "/../" in "/" + literal:
+        # It climbs out of a prefix the literal does not show.
+        return []
+    tail = literal_tail(literal)
+    matches = index.matches(tail)
+    # A bare name (LIBDIR . 'functions.php') names the one file of the tree
+    # that has it; with folders, up to max_matches may be meant.
+    return matches if len(matches) <= (max_matches if "/" in tail else 1) else []
 
 
 def reachable(sites_of, entrypoints, index, exists):
@@ -543,12 +549,13 @@ def judge(pristine, mutant, file, lines):
     return False, None, at_site
 
 
-def miss_reason(at_site, pristine_has_error):
-    """One phrase for why a mutant was missed, from what the tool said at its line."""
+def miss_reason(at_site, pristine_has_error, scanned=True):
+    """One phrase for why a mutant was missed, from what the tool said at its
+    line and whether it read the file at all."""
     if pristine_has_error:
         return "an error was already reported at that line on the pristine tree"
     if not at_site:
-        return "no finding at that line"
+        return "no finding at that line" if scanned else "the file was not scanned"
     finding = at_site[0]
     return "only %s: %s" % (finding.get("severity"), finding.get("message"))
 

@@ -242,10 +242,19 @@ def job_php(job):
             "file": site.file, "line": site.line, "keyword": site.keyword, "expression": site.expression,
             "literal": site.literal, "replacement": replacement, "reached": reached,
             "caught": caught, "finding": finding, "at_site": at_site,
-            "miss": None if caught else corpus_mutate.miss_reason(at_site, pristine_error),
+            "miss": None if caught else corpus_mutate.miss_reason(at_site, pristine_error,
+                                                                   _scanned(mutant, site.file, paths)),
             "seconds": mutant_seconds, "stock": lint, "stock_caught": lint["rc"] != 0,
         })
     return output
+
+
+def _scanned(result, path, paths):
+    """Whether a scan read ``path``: one of its files, or under its paths."""
+    if any(path == tree or path.startswith(tree.rstrip("/") + "/") for tree in paths):
+        return True
+    real = os.path.realpath(path)
+    return any(path in pair or real in pair for pair in getattr(result, "files", ()))
 
 
 def job_web_mutants(job):
@@ -253,7 +262,8 @@ def job_web_mutants(job):
     pristine = run_web(server, config, job.get("check_sockets", True))
     with open(target, encoding="utf-8", errors="surrogateescape") as handle:
         text = handle.read()
-    active = corpus_mutate.apache_active(job.get("modules", ()), apache_version() or (2, 4))
+    active = corpus_mutate.apache_active(job.get("modules", ()), apache_version() or (2, 4)) \
+        if server == "apache" else None
     chosen = corpus_mutate.config_mutants(text, target, server, job["mutants"], job["seed"], job["key"], active)
     results = []
     for site in chosen:

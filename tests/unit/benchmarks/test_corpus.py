@@ -114,6 +114,16 @@ def test_targets_name_no_file_for_a_tail_many_files_end(tmp_path):
     assert corpus_mutate.targets(site, corpus_mutate.TailIndex(sources), os.path.exists) == []
 
 
+def test_targets_take_a_bare_name_only_when_one_file_has_it(tmp_path):
+    files = {"lib/functions.php": "<?php\n", "a/common.php": "<?php\n", "b/common.php": "<?php\n",
+             "x.php": "<?php require LIBDIR . 'functions.php'; require LIBDIR . 'common.php';\n"}
+    sources = _tree(tmp_path, files)
+    first, second = corpus_mutate.require_sites(files["x.php"], str(tmp_path / "x.php"))
+    index = corpus_mutate.TailIndex(sources)
+    assert corpus_mutate.targets(first, index, os.path.exists) == [str(tmp_path / "lib/functions.php")]
+    assert corpus_mutate.targets(second, index, os.path.exists) == []
+
+
 def test_php_mutants_break_requires_of_existing_files_reached_from_entry_points(tmp_path):
     sources = _tree(tmp_path, TREE)
     mutants = corpus_mutate.php_mutants(sources, [str(tmp_path / "index.php")], 10, 18, "app")
@@ -306,6 +316,7 @@ def test_judge_wants_a_new_error_at_the_broken_line():
     assert not caught and finding is None
     assert corpus_mutate.miss_reason(at_site, False) == "only info: unresolved"
     assert corpus_mutate.miss_reason([], False) == "no finding at that line"
+    assert corpus_mutate.miss_reason([], False, scanned=False) == "the file was not scanned"
     assert "already reported" in corpus_mutate.miss_reason([], True)
 
 
