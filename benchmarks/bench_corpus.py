@@ -110,7 +110,10 @@ def prepare_root(worktree=False):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         archive = subprocess.run(["git", "archive", "HEAD", "plugins"], cwd=ROOT, capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", os.path.dirname(target)], input=archive.stdout, check=True)
-    import ansible  # the venv's: hack/env.sh puts it on PATH
+    try:
+        import ansible  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise SystemExit("ansible-core is not importable: run through hack/bench.sh, or after `. hack/env.sh`") from None
     os.makedirs(inside(OPT + "/ansible"), exist_ok=True)
     with open(inside(OPT + "/ansible/__init__.py"), "w"):
         pass
@@ -274,9 +277,9 @@ def materialize(config):
             body = body.replace("    include %s;" % path, "    server {\n        listen 80;\n        include %s;\n    }" % path)
     else:
         wrapper = directory + "/apache2.conf"
-        modules = "\n".join("Include /etc/apache2/mods-available/%s" % name
-                             for module in APACHE_MODULES for name in (module + ".load", module + ".conf")
-                             if os.path.isfile(inside("/etc/apache2/mods-available/" + name)))
+        names = [name for module in APACHE_MODULES for name in (module + ".load", module + ".conf")
+                 if os.path.isfile(inside("/etc/apache2/mods-available/" + name))]
+        modules = "\n".join("Include /etc/apache2/mods-available/%s" % name for name in names)
         body = APACHE_WRAPPER.format(name=config["id"], config=path, modules=modules)
     with open(inside(wrapper), "w") as handle:
         handle.write(body)
@@ -314,6 +317,10 @@ def false_errors(tool, findings, known):
 def construct(finding):
     """What kind of statement or directive an error came from, and its message's shape."""
     return "%s: %s" % (finding.get("directive") or "?", corpus_mutate.message_shape(finding.get("message")))
+
+
+def more(items):
+    return " (+%d more)" % (len(items) - SHOWN) if len(items) > SHOWN else ""
 
 
 def short(finding):
@@ -480,8 +487,7 @@ def report(manifest, configs, apps, config_mutants, speed, known, args, build):
         summary[app["name"]] = {"false_errors": len(false), "justified": len(justified)}
         rows.append([app["name"], app["package"], app["tree"], pristine["files_scanned"], pristine["includes_total"],
                      pristine["unresolved"], len(false), len(justified),
-                     "; ".join(short(f) for f in false[:SHOWN]) + (" (+%d more)" % (len(false) - SHOWN)
-                                                                    if len(false) > SHOWN else "")])
+                     "; ".join(short(f) for f in false[:SHOWN]) + more(false)])
     print()
     print(_timing.markdown_table(rows, ("app", "package", "tree", "PHP files", "include/require", "unresolved",
                                         "false errors", "really missing", "first false errors"),
@@ -544,7 +550,7 @@ def report(manifest, configs, apps, config_mutants, speed, known, args, build):
         stock = sum(1 for m in mutants if m["stock_caught"])
         totals["web"] = [totals["web"][0] + len(mutants), totals["web"][1] + caught, totals["web"][2] + stock]
         misses = ["%s:%s %s %s -> %s: %s" % (os.path.basename(m["file"]), m["line"], m["directive"], m["old"],
-                                              m["new"], m["miss"]) for m in mutants if not m["caught"]]
+                                             m["new"], m["miss"]) for m in mutants if not m["caught"]]
         kinds = sorted({m["kind"] for m in mutants})
         mutant_rows.append([config["id"], ", ".join(kinds), len(mutants), caught,
                             "%s -t: %d" % ("nginx" if config["server"] == "nginx" else "apachectl", stock), "",
@@ -590,12 +596,11 @@ def report(manifest, configs, apps, config_mutants, speed, known, args, build):
         print(_timing.markdown_table(growth_rows, ("app", "copies", "files", "best scan()", "per file", "files/s"),
                                      title="scan() against tree size (hard-linked copies, in the root)"))
     print()
-    counted = [entry for entry in summary.values()]
+    counted = list(summary.values())
+    checked = [config for config in manifest["configs"] if "findings" in (configs.get(config["id"]) or {})]
     _timing.note("corpus: %d applications and libraries, %d configs (%s); root built %s" % (
-        len(apps), sum(1 for a in configs.values() if "findings" in a),
-        ", ".join("%s %d" % (server, sum(1 for c in manifest["configs"] if c["server"] == server
-                                        and "findings" in (configs.get(c["id"]) or {})))
-                  for server in ("nginx", "apache")), build.get("built", "?")))
+        len(apps), len(checked), ", ".join("%s %d" % (server, sum(1 for c in checked if c["server"] == server))
+                                           for server in ("nginx", "apache")), build.get("built", "?")))
     _timing.note("false errors on pristine trees: php_refs %d over %d applications, web_refs %d over %d configs "
                  "(justified as really missing: %d)" % (
                      sum(summary[a]["false_errors"] for a in apps if a in summary), len(apps),
@@ -640,8 +645,8 @@ def main():
     start = time.perf_counter()
     prepare_root(args.worktree)
     state = plugins_state(args.worktree)
-    print("== corpus: %s; plugins at %s%s ==" % (CHROOT, state["commit"],
-                                                  " with uncommitted changes" if state["plugins_dirty"] else ""))
+    print("== corpus: %s; plugins at %s%s ==" % (
+        CHROOT, state["commit"], " with uncommitted changes" if state["plugins_dirty"] else ""))
     configs = run_configs(manifest, args.only)
     apps = run_apps(manifest, configs, args.mutants, args.seed, args.only)
     config_mutants = run_config_mutants(manifest, configs, args.mutants, args.seed, args.only)

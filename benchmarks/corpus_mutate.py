@@ -428,7 +428,7 @@ def nginx_sites(text, file):
     sites = []
     for name, args, line in nginx_directives(text):
         kind = _NGINX_PATH_KINDS.get(name)
-        values = [arg for arg in args]
+        values = list(args)
         if name in ("fastcgi_pass", "proxy_pass", "uwsgi_pass", "scgi_pass", "server") and values \
                 and values[0][0].startswith("unix:"):
             value, start, end, arg_line = values[0]

@@ -151,8 +151,8 @@ def run_web(server, config, check_sockets=True):
                 "seconds": time.perf_counter() - start}
     except Exception as error:  # pylint: disable=broad-except
         return {"findings": [{"severity": "error", "file": config, "line": None, "directive": "crash", "path": None,
-                              "message": "validate() raised %s: %s (%s)" % (type(error).__name__, error,
-                                                                              _where(error))}],
+                              "message": "validate() raised %s: %s (%s)" % (
+                                  type(error).__name__, error, _where(error))}],
                 "seconds": time.perf_counter() - start}
     report = result.report
     output = {"findings": _trimmed(report.findings), "references": len(report.references),
@@ -242,8 +242,8 @@ def job_php(job):
             "file": site.file, "line": site.line, "keyword": site.keyword, "expression": site.expression,
             "literal": site.literal, "replacement": replacement, "reached": reached,
             "caught": caught, "finding": finding, "at_site": at_site,
-            "miss": None if caught else corpus_mutate.miss_reason(at_site, pristine_error,
-                                                                   _scanned(mutant, site.file, paths)),
+            "miss": None if caught else corpus_mutate.miss_reason(
+                at_site, pristine_error, _scanned(mutant, site.file, paths)),
             "seconds": mutant_seconds, "stock": lint, "stock_caught": lint["rc"] != 0,
         })
     return output

@@ -100,10 +100,10 @@ TREE = {
 def test_reachable_follows_literal_file_names_from_the_entry_points(tmp_path):
     sources = _tree(tmp_path, TREE)
     sites = {path: corpus_mutate.require_sites(text, path) for path, text in sources.items()}
-    reached = corpus_mutate.reachable(sites.get, [str(tmp_path / "index.php")], corpus_mutate.TailIndex(sources),
-                                      os.path.exists)
-    assert reached == {str(tmp_path / name) for name in ("index.php", "lib/boot.php", "lib/one.php",
-                                                           "lib/two.php", "lib/three.php")}
+    index = corpus_mutate.TailIndex(sources)
+    reached = corpus_mutate.reachable(sites.get, [str(tmp_path / "index.php")], index, os.path.exists)
+    names = ("index.php", "lib/boot.php", "lib/one.php", "lib/two.php", "lib/three.php")
+    assert reached == {str(tmp_path / name) for name in names}
 
 
 def test_targets_name_no_file_for_a_tail_many_files_end(tmp_path):
