@@ -42,10 +42,10 @@ class Definition(namedtuple("Definition", "file position tokens")):
     __slots__ = ()
 
 
-def _text(source, tokens):
+def _text(text, tokens):
     if not tokens:
         return ""
-    return source[tokens[0].start:tokens[-1].end]
+    return text(tokens[0].start, tokens[-1].end)
 
 
 def normalized(text):
@@ -98,24 +98,34 @@ def _call_argument(tokens, index):
 
 def scan_source(path, source):
     """Statements and constant definitions of one file."""
+    def silenced(start):
+        before = start - 1
+        while before >= 0 and source[before].isspace():
+            before -= 1
+        return before >= 0 and source[before] == "@"
+    return statements_of(path, scan_statements_fast(source), lambda start, end: source[start:end], silenced)
+
+
+def statements_of(path, hits, text, silenced):
+    """Statements and constant definitions of one file from its ``hits``
+    (lexer.Hit, in the order of the text, from either tokenizer):
+    ``text(start, end)`` is the file's text between two offsets of a hit's
+    tokens, ``silenced(start)`` whether ``@`` is the first non-blank before
+    a hit."""
     statements = []
     definitions = []
     guard_offsets = []
     guard_texts = []  # normalized argument text of each guard, in the order of the text
-    for hit in scan_statements_fast(source):
+    for hit in hits:
         tokens = hit.tokens
         word = hit.word
         if word in STATEMENTS:
             end = _expression_end(tokens, 1)
             expression_tokens = tokens[1:end]
-            before = hit.start - 1
-            while before >= 0 and source[before].isspace():
-                before -= 1
-            silenced = before >= 0 and source[before] == "@"
             first = bisect.bisect_left(guard_offsets, hit.start - _GUARD_WINDOW)
             window = guard_texts[max(first, len(guard_texts) - _GUARD_COUNT):]
-            statements.append(Statement(path, hit.line, word, _text(source, expression_tokens),
-                                        expression_tokens, silenced, window, hit.start, ()))
+            statements.append(Statement(path, hit.line, word, _text(text, expression_tokens),
+                                        expression_tokens, silenced(hit.start), window, hit.start, ()))
         elif len(tokens) < 2 or tokens[1].value != "(":
             if word == "const" and not hit.in_class and len(tokens) > 3 and tokens[1].kind == NAME \
                     and tokens[2].value == "=":
@@ -123,9 +133,9 @@ def scan_source(path, source):
                 definitions.append((tokens[1].value, Definition(path, hit.start, tokens[3:value_end])))
         elif word in GUARDS:
             guard_offsets.append(hit.start)
-            guard_texts.append(normalized(_text(source, _call_argument(tokens, 1))))
+            guard_texts.append(normalized(_text(text, _call_argument(tokens, 1))))
         elif word == SET_INCLUDE_PATH or word == "ini_set":
-            setter = _include_path_setter(path, source, hit, word)
+            setter = _include_path_setter(path, text, hit, word)
             if setter is not None:
                 statements.append(setter)
         elif word == "define":
@@ -137,7 +147,7 @@ def scan_source(path, source):
     return statements, definitions
 
 
-def _include_path_setter(path, source, hit, word):
+def _include_path_setter(path, text, hit, word):
     """The Statement of ``set_include_path(X)`` or ``ini_set('include_path', X)``."""
     tokens = hit.tokens
     arguments = _call_argument(tokens, 1)
@@ -150,7 +160,7 @@ def _include_path_setter(path, source, hit, word):
         value_tokens = tokens[comma + 1:_expression_end(tokens, comma + 1)]
     else:
         value_tokens = arguments
-    return Statement(path, hit.line, SET_INCLUDE_PATH, _text(source, value_tokens), value_tokens, False, (),
+    return Statement(path, hit.line, SET_INCLUDE_PATH, _text(text, value_tokens), value_tokens, False, (),
                      hit.start, ())
 
 
@@ -184,8 +194,11 @@ def extract(live, checked):
     except OSError as error:
         return Extracted([], [], "%s cannot be read: %s" % (live, error.strerror), False)
     statements, definitions = scan_source(live, source)
-    problem = None
-    if cut:
-        problem = "%s is larger than %d MiB: only its first %d MiB were scanned" % (
-            live, MAX_FILE_BYTES // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024))
-    return Extracted(statements, definitions, problem, _DECLARATION.search(source) is not None)
+    return Extracted(statements, definitions, cut_problem(live) if cut else None,
+                     _DECLARATION.search(source) is not None)
+
+
+def cut_problem(live):
+    """The problem of a file larger than MAX_FILE_BYTES."""
+    return "%s is larger than %d MiB: only its first %d MiB were scanned" % (
+        live, MAX_FILE_BYTES // (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024))
