@@ -530,8 +530,14 @@ def report(manifest, configs, apps, config_mutants, speed, known, args, build):
 
     mutant_rows = []
     totals = {"php": [0, 0, 0], "web": [0, 0, 0]}
+    few = []
     for app in manifest["apps"]:
         answer = apps.get(app["name"])
+        if answer and len(answer["mutants"]) < args.mutants:
+            stats = answer.get("candidates") or {}
+            few.append("%s %d (%s)" % (app["name"], len(answer["mutants"]), "no entry point" if not answer["web"]
+                                       and not app.get("entrypoints") else "%s files reached" % stats.get(
+                                           "reached_files", "?")))
         if not answer or not answer["mutants"]:
             continue
         mutants = answer["mutants"]
@@ -606,6 +612,10 @@ def report(manifest, configs, apps, config_mutants, speed, known, args, build):
                      sum(summary[a]["false_errors"] for a in apps if a in summary), len(apps),
                      sum(summary[c]["false_errors"] for c in configs if c in summary),
                      sum(1 for c in configs if c in summary), sum(entry["justified"] for entry in counted)))
+    if few:
+        _timing.note("fewer require mutants than %d where fewer require/require_once statements with a literal file "
+                     "name are in the files reached from the entry points (the rest of the code is autoloaded): %s"
+                     % (args.mutants, ", ".join(few)))
     for label, key, stock_name in (("require mutants", "php", "php -l"),
                                    ("config mutants", "web", "nginx -t / apachectl -t")):
         total, caught, stock = totals[key]

@@ -224,14 +224,15 @@ def pick(candidates, count, seed, key, per_group=2, group=lambda item: item):
     return chosen
 
 
-def php_mutants(sources, entrypoints, count, seed, key, exists=os.path.exists, read=None):
+def php_mutants(sources, entrypoints, count, seed, key, exists=os.path.exists, read=None, stats=None):
     """The require statements to break: ``sources`` maps each PHP file of the
     tree to its text, ``read(path)`` gives the text of a file outside it.
     With ``entrypoints``, only statements in files reached from them (any
     folder); without (a library), any of the tree. A candidate is a
     ``require``/``require_once`` whose literal names an existing file and
     whose broken name no file has. Returns [(site, new text of the
-    literal, whether reached from an entry point)]."""
+    literal, whether reached from an entry point)]; ``stats`` (a dict), when
+    given, gets the number of candidates and of files reached."""
     sites = {}
 
     def sites_of(path):
@@ -254,6 +255,8 @@ def php_mutants(sources, entrypoints, count, seed, key, exists=os.path.exists, r
                     os.path.normpath(os.path.join(os.path.dirname(path), broken.lstrip("/")))):
                 continue
             candidates.append(site)
+    if stats is not None:
+        stats.update(candidates=len(candidates), reached_files=None if reached is None else len(reached))
     chosen = pick(candidates, count, seed, key, group=lambda site: site.file)
     return [(site, _requote(site, mutated_literal(site.literal)), reached is not None) for site in chosen]
 

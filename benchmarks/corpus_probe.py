@@ -228,8 +228,10 @@ def job_php(job):
         return output
     sources = _php_sources(job["trees"])
     entrypoints = list(job.get("web", {}).get("php_entrypoints") or []) or job.get("entrypoints", [])
+    stats = {}
     chosen = corpus_mutate.php_mutants(sources, entrypoints, job["mutants"], job["seed"], job["key"],
-                                       read=_read)
+                                       read=_read, stats=stats)
+    output["candidates"] = stats
     for site, replacement, reached in chosen:
         with Broken(site.file, site.literal_start, site.literal_end, replacement):
             mutant, mutant_seconds = run_scan(paths, options, include_path)

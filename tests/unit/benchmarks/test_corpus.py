@@ -126,7 +126,9 @@ def test_targets_take_a_bare_name_only_when_one_file_has_it(tmp_path):
 
 def test_php_mutants_break_requires_of_existing_files_reached_from_entry_points(tmp_path):
     sources = _tree(tmp_path, TREE)
-    mutants = corpus_mutate.php_mutants(sources, [str(tmp_path / "index.php")], 10, 18, "app")
+    stats = {}
+    mutants = corpus_mutate.php_mutants(sources, [str(tmp_path / "index.php")], 10, 18, "app", stats=stats)
+    assert stats == {"candidates": 2, "reached_files": 5}
     chosen = {(os.path.relpath(site.file, str(tmp_path)), site.line): (new, reached)
               for site, new, reached in mutants}
     # Not the include, nor a require of a missing file (gone.php, onex.php),
