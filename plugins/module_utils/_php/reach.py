@@ -99,6 +99,7 @@ class Walk:
         self._php_files = {}
         self._branches = {}
         self._context = (None, ())
+        self._presumed_root = None
         self.evaluator = constants.evaluator
         self.include_path = tuple(include_path)
         self.fs = fs
@@ -135,9 +136,17 @@ class Walk:
             branches = self._branches[statement.file] = dict(zip(positions, branches_at(text, positions)))
         return branches.get(statement.position, ())
 
-    def enter(self, entry, reached=True):
-        """Runs ``entry`` as a request (or a command) does."""
-        self._visit(entry, os.path.dirname(entry), self.include_path, entry, reached)
+    def enter(self, entry, reached=True, root=None):
+        """Runs ``entry`` as a request (or a command) does. ``root``: the
+        web root of an entry point that is only presumed one (a PHP file
+        under it that nothing includes as far as the scan can tell): a
+        relative path that its own directory lacks but the root has is
+        found, as the file is most likely included by code running there."""
+        self._presumed_root = root
+        try:
+            self._visit(entry, os.path.dirname(entry), self.include_path, entry, reached)
+        finally:
+            self._presumed_root = None
 
     def _visit(self, live, cwd, include_path, entry, reached, depth=0):
         key = (live, cwd, include_path, reached)
@@ -262,6 +271,13 @@ class Walk:
                     self._record(statement, ERROR, candidate, "%s %s" % (candidate, outside), entry, reached,
                                  BRANCHES)
                 return candidate
+        if self._presumed_root and not path.startswith("/"):
+            for candidate in candidates(path, self.php_file(statement.file), self._presumed_root, include_path):
+                if self.fs.is_file(self.checked(candidate)):
+                    self._record(statement, INFO, candidate, "%s is found from the web root %s, not from %s: %s is "
+                                 "likely included by code that runs there" % (
+                                     candidate, self._presumed_root, cwd, entry), entry, reached, LIVE)
+                    return candidate
         self._missing(statement, path, looked, UNKNOWN_ENTRY in include_path, entry, reached)
         return None
 

@@ -144,9 +144,9 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     for entry in named:
         walk.enter(entry)
     # Shallow files first: a page reached from another one is no entry point.
-    for entry in implied:
+    for entry, root in implied:
         if entry not in walk.visited:
-            walk.enter(entry)
+            walk.enter(entry, root=root.rstrip("/"))
     for live, dummy in files:
         if live not in walk.visited:
             walk.enter(live, reached=False)
@@ -183,8 +183,8 @@ def _entry_points(paths, files, included, entry_points, libraries):
         if "vendor" in folders or any(folder in DEVELOPMENT_FOLDERS for folder in folders):
             continue
         seen.add(live)
-        implied.append(live)
-    implied.sort(key=lambda live: (live.count("/"), live))
+        implied.append((live, root if live != root[:-1] else os.path.dirname(live) + "/"))
+    implied.sort(key=lambda pair: (pair[0].count("/"), pair[0]))
     return named, implied
 
 

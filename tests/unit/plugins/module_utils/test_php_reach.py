@@ -169,3 +169,18 @@ def test_a_symlinked_file_includes_from_where_it_really_is(make_tree):
     [error] = [f for f in result.findings if f["severity"] == "error"]
     assert (error["file"], error["line"], error["path"]) == (
         str(root / "app/config.php"), 3, str(root / "etc/app/secrets.php"))
+
+
+def test_a_presumed_entry_point_finds_what_its_web_root_has(make_tree):
+    # A template included through a dynamic path is taken for an entry point; its relative
+    # include is found from the web root, where the code that includes it runs.
+    root = make_tree({
+        "index.php": "<?php include $view;\n",
+        "include/common.js.php": "<?php\n",
+        "app/views/layout.php": "<?php\nrequire_once 'include/common.js.php';\nrequire_once 'include/gone.php';\n",
+    })
+    result = scan([str(root)], include_path=["."])
+    assert located(result) == [("layout.php", 3)]
+    assert located(result, "info")[-1] == ("layout.php", 2)
+    named = scan([str(root)], include_path=["."], web_entrypoints=[str(root / "app/views/layout.php")])
+    assert located(named) == [("layout.php", 2), ("layout.php", 3)]
