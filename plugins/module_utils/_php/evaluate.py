@@ -41,6 +41,8 @@ class Evaluator:
         # The include_path in effect where the expression runs, for
         # get_include_path(); None when not known.
         self.include_path = None
+        # The names of the constants the code defines.
+        self.defined = {}
         self.depth = 0
         self.chars = 0
 
@@ -165,6 +167,7 @@ class Constants:
         self._local = {}
         self._cycle = False
         self.evaluator = Evaluator(self.lookup)
+        self.evaluator.defined = self.definitions
 
     def _value_of(self, definition, name):
         key = (name, definition.file, definition.position)

@@ -10,12 +10,13 @@ entry point; the one that fails is reported. Pure standard library."""
 from __future__ import annotations
 
 import os
+import re
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, WARNING
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import describe_missing
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import UNDECIDABLE, branches_at
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.evaluate import Unresolved
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP, STRING
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, normalized, read_source
 
 LIVE, DEAD, UNDECIDED = "live", "dead", "undecided"
@@ -30,6 +31,7 @@ UNKNOWN_ENTRY = "\0unknown"
 # releases commonly leave out: missing, it is a warning.
 DEVELOPMENT_TARGETS = frozenset(("tests", "test", "Tests", "Test"))
 _RANK = {ERROR: 3, WARNING: 2, INFO: 1}
+_FILE_NAME = re.compile(r"^[\w.-]+\.(?:php|inc)$")
 _UNDECIDED_NOTE = "; behind a condition that cannot be decided statically"
 _FILE_TESTS = {"file_exists": "exists", "is_file": "is_file", "is_readable": "exists", "is_dir": "is_dir"}
 # A condition that names one of these probes the PHP it runs on (version,
@@ -246,7 +248,7 @@ class Walk:
         includes, or None."""
         path = self.evaluate(statement, include_path)
         if isinstance(path, Unresolved):
-            tail = path.tail
+            tail = path.tail or self._file_name_tail(statement)
             if tail and statement.statement.startswith("require") and not self.tails.exists(tail) \
                     and self.tails.folder_exists(tail) and not self.guarded(statement):
                 self._record(statement, ERROR, tail, "%s: no file in the trees and nothing in include_path ends "
@@ -270,6 +272,7 @@ class Walk:
                 if outside:
                     self._record(statement, ERROR, candidate, "%s %s" % (candidate, outside), entry, reached,
                                  BRANCHES)
+                    return None
                 return candidate
         if self._presumed_root and not path.startswith("/"):
             for candidate in candidates(path, self.php_file(statement.file), self._presumed_root, include_path):
@@ -280,6 +283,18 @@ class Walk:
                     return candidate
         self._missing(statement, path, looked, UNKNOWN_ENTRY in include_path, entry, reached)
         return None
+
+    def _file_name_tail(self, statement):
+        """``'x.php'`` of ``CONSTANT . 'x.php'`` with a constant the code
+        defines (to a value the scan cannot work out): a file name the
+        trees must have."""
+        tokens = statement.tokens
+        if len(tokens) == 5 and tokens[0].value == "(" and tokens[-1].value == ")":
+            tokens = tokens[1:-1]
+        if len(tokens) != 3 or tokens[0].kind != NAME or tokens[1].value != "." or tokens[2].kind != STRING \
+                or not tokens[2].literal or tokens[0].value.lstrip("\\") not in self.evaluator.defined:
+            return None
+        return tokens[2].value if _FILE_NAME.match(tokens[2].value) else None
 
     def _missing(self, statement, path, looked, unknown_include_path, entry, reached):
         missing = looked[0] if len(looked) == 1 else looked[-1]

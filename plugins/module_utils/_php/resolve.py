@@ -193,7 +193,6 @@ class _Trees:
     ``paths`` and any other file under them that code includes."""
 
     def __init__(self, paths, path_map, exclude, result):
-        self.paths = [path.rstrip("/") + "/" for path in paths]
         self.path_map = path_map
         self.exclude = exclude
         self.result = result
@@ -213,12 +212,13 @@ class _Trees:
             self.result.problems.append(problem)
 
     def statements(self, live):
-        """The statements of ``live``, read now if it is a file under the
-        trees that was not read yet; None for a file outside them."""
+        """The statements of ``live``, read now if it was not read yet:
+        code reaches it, wherever it is (a library in the include_path);
+        None for a file ``exclude`` names."""
         found = self._statements.get(live)
         if found is not None or live in self._statements:
             return found
-        if not any(live.startswith(path) for path in self.paths) or _excluded(live, self.exclude):
+        if _excluded(live, self.exclude):
             self._statements[live] = None
             return None
         extracted = extract(live, self.path_map.apply(live))
@@ -305,11 +305,16 @@ class _TailIndex:
         return self._extra
 
     def ending_with(self, tail):
-        """The files of the trees whose path ends with ``tail``."""
+        """The files of the trees whose path ends with ``tail`` (whose name
+        ends with it, for a tail with no folder: ``CONST . 'x.php'``)."""
+        if "/" not in tail:
+            return [path for name, paths in self.files.items() if name.endswith(tail) for path in paths]
         tail = "/" + tail.lstrip("/")
         return [path for path in self.files.get(tail.rsplit("/", 1)[1], ()) if path.endswith(tail)]
 
     def exists(self, tail):
+        if "/" not in tail:
+            return any(name.endswith(tail) for name in list(self.files) + list(self._include_path_files()))
         tail = "/" + tail.lstrip("/")
         answer = self._answers.get(tail)
         if answer is None:

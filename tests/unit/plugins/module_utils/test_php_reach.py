@@ -184,3 +184,27 @@ def test_a_presumed_entry_point_finds_what_its_web_root_has(make_tree):
     assert located(result, "info")[-1] == ("layout.php", 2)
     named = scan([str(root)], include_path=["."], web_entrypoints=[str(root / "app/views/layout.php")])
     assert located(named) == [("layout.php", 2), ("layout.php", 3)]
+
+
+def test_a_file_name_after_a_constant_the_code_defines_must_be_in_the_trees(make_tree):
+    root = make_tree({
+        "htdocs/index.php": (
+            "<?php\n"
+            "define('LIBDIR', sprintf('%s/', realpath('../lib/')));\n"
+            "require LIBDIR . 'functions.php';\n"
+            "require LIBDIR . 'functionz.php';\n"
+            "require UNDEFINED_DIR . 'functionz.php';\n"),
+        "lib/functions.php": "<?php\nrequire 'gone.php';\n",
+    })
+    result = scan([str(root)], include_path=["."])
+    # functions.php is the one file so named: followed (its own require fails).
+    assert sorted(located(result)) == [("functions.php", 2), ("index.php", 4)]
+
+
+def test_reached_files_outside_the_paths_are_scanned(make_tree):
+    root = make_tree({
+        "app/index.php": "<?php require 'Lib/Boot.php';\n",
+        "php/Lib/Boot.php": "<?php\nrequire __DIR__ . '/Gone.php';\n",
+    })
+    result = scan([str(root / "app")], include_path=[".", str(root / "php")])
+    assert located(result) == [("Boot.php", 2)]
