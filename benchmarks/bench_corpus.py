@@ -546,8 +546,9 @@ def report(manifest, configs, apps, config_mutants, speed, known, args, build):
         totals["php"] = [totals["php"][0] + len(mutants), totals["php"][1] + caught, totals["php"][2] + stock]
         misses = ["%s:%s `%s %s`: %s" % (m["file"], m["line"], m["keyword"], m["expression"], m["miss"])
                   for m in mutants if not m["caught"]]
-        mutant_rows.append([app["name"], "require", len(mutants), caught, "php -l: %d" % stock,
-                            sum(1 for m in mutants if m["reached"]), "; ".join(misses) or "–"])
+        reached = sum(1 for m in mutants if m["reached"]) if app.get("kind") != "library" else "any file (a library)"
+        mutant_rows.append([app["name"], "require", len(mutants), caught, "php -l: %d" % stock, reached,
+                            "; ".join(misses) or "–"])
     for config in manifest["configs"]:
         mutants = config_mutants.get(config["id"])
         if not mutants:
