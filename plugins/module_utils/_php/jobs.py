@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How many processes read and tokenize PHP files, and the forked
 extraction itself: each child tokenizes a share of the files and sends its
-results back through a pipe. The policy (default_jobs) also sets how many
+results back through a pipe; or, given a php binary, as many php
+processes (php_extract.py). The policy (default_jobs) also sets how many
 ``php -l`` the lint runs at once. Pure standard library."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 
+from ansible_collections.lastgood.webstack.plugins.module_utils._php import php_extract
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import extract
 
 # Fewer files than this a job: forking costs more than it saves.
@@ -32,12 +34,37 @@ def default_jobs(jobs=None):
     return min(usable_cpus(), _DEFAULT_JOBS_AT_MOST) if jobs is None else jobs
 
 
-def extract_all(files, jobs=None):
+class ExtractedFiles(list):
+    """The Extracted of each file, and ``tokenizer``: which tokenizer read
+    them, php_extract.PHP, PYTHON or BOTH (php failed part way)."""
+
+    def __init__(self, results, tokenizer):
+        super().__init__(results)
+        self.tokenizer = tokenizer
+
+
+def extract_all(files, jobs=None, php=None):
     """``extract`` of each ``(live, checked)`` of ``files``, in their order.
-    With more than one job, forked children tokenize a share of the files each
-    (tokenizing is most of a scan and needs nothing from other files) and
-    send their results back through a pipe; a child that fails leaves its
-    share to this process, so the result never depends on the forks."""
+    ``php``: a php_extract.Php (or a php binary's path): when it is worth it
+    (php_extract.worth), ``jobs`` php processes tokenize the files with PHP's
+    own tokenizer; the files they leave or fail to deliver are extracted
+    here. The result is the same whichever tokenizer ran."""
+    if isinstance(php, str):
+        php = php_extract.Php(php, False)
+    if php is None or not php_extract.worth(files, php):
+        return ExtractedFiles(_extract_python(files, jobs), php_extract.PYTHON)
+    results, tokenizer = php_extract.extract_with_php(files, php, default_jobs(jobs))
+    missing = [index for index, result in enumerate(results) if result is None]
+    for index, result in zip(missing, _extract_python([files[index] for index in missing], jobs)):
+        results[index] = result
+    return ExtractedFiles(results, tokenizer)
+
+
+def _extract_python(files, jobs):
+    """With more than one job, forked children tokenize a share of the files
+    each (tokenizing is most of a scan and needs nothing from other files)
+    and send their results back through a pipe; a child that fails leaves
+    its share to this process, so the result never depends on the forks."""
     jobs = min(default_jobs(jobs), len(files) // _FILES_PER_JOB)
     if jobs < 2 or not hasattr(os, "fork"):
         return [extract(live, checked) for live, checked in files]

@@ -104,7 +104,7 @@ DEVELOPMENT_FOLDERS = frozenset(("tests", "test", "Tests", "Test", "benchmarks",
 
 
 def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=None, exclude=(), allowed_roots=(),
-         jobs=None, web_entrypoints=(), web_roots=(), web_hidden=(), cli_entrypoints=()):
+         jobs=None, web_entrypoints=(), web_roots=(), web_hidden=(), cli_entrypoints=(), php=None):
     """Resolve every include/require in the PHP files under ``paths`` as PHP
     does from each entry point: ``web_entrypoints`` and ``cli_entrypoints``,
     and every PHP file under ``web_roots`` (``paths`` when no web entry
@@ -113,14 +113,17 @@ def scan(paths, include_path=(".", "/usr/share/php"), constants=None, path_map=N
     A failing require that no entry point reaches is a warning. With
     ``allowed_roots``, an include that reaches outside them is an error.
     ``jobs``: processes that read and tokenize the files (default: one per
-    CPU this process may use, 8 at most)."""
+    CPU this process may use, 8 at most). ``php``: a php_extract.Php (or the
+    path of a php binary) whose tokenizer reads the files when that is worth
+    it, else None; the result's ``tokenizer`` says which one did (the
+    findings are the same)."""
     entry_points = dict(web_entrypoints=list(web_entrypoints), web_roots=list(web_roots),
                         web_hidden=list(web_hidden), cli_entrypoints=list(cli_entrypoints))
     with gc_paused():
-        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs, entry_points)
+        return _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs, entry_points, php)
 
 
-def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs, entry_points):
+def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs, entry_points, php):
     path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
     roots = AllowedRoots(allowed_roots, path_map)
     fs = FileSystem()
@@ -131,7 +134,9 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     result.files_scanned = len(files)
     trees = _Trees(paths, path_map, exclude, result)
     definitions = []
-    for (live, dummy), extracted in zip(files, extract_all(files, jobs)):
+    extracted_files = extract_all(files, jobs) if php is None else extract_all(files, jobs, php)
+    result.tokenizer = getattr(extracted_files, "tokenizer", "python")
+    for (live, dummy), extracted in zip(files, extracted_files):
         trees.add(live, extracted)
         definitions.extend(extracted.definitions)
     known = Constants(constants, definitions)
