@@ -132,10 +132,27 @@ options:
       - By default one per CPU the module may run on, 8 at most. V(1) keeps the scan in the module's own process, for a host
         whose CPUs the site needs; trees of fewer than 64 files per process are scanned in one anyway.
       - With O(lint), also how many C(php -l) run at once.
+      - When PHP's tokenizer reads the files (O(tokenizer)), how many C(php) processes share them.
     type: int
+  tokenizer:
+    description:
+      - What tokenizes the files to find their include, require, C(define()) and C(const) statements. The findings are
+        the same whichever does it.
+      - V(php) is PHP's own tokenizer (C(PhpToken), PHP 8.0 or later with the tokenizer extension), one C(php -n)
+        process per job reading a share of the files; a file it could read differently from the module's own
+        tokenizer (a string whose interpolation holds quotes, backticks, C(__halt_compiler()), a bare CR line end, a
+        keyword next to a non-ASCII byte...), and any file a C(php) process fails to deliver, is tokenized by the
+        module's own. Without a C(php) binary the module fails; with a PHP too old to tokenize, it warns and uses its
+        own.
+      - V(python) is the module's own tokenizer, in the module's process and its forks (O(jobs)).
+      - V(auto) uses PHP's when C(php) is on the PATH and the scan has enough files for it to be faster, else the
+        module's own. RV(tokenizer) says which one ran.
+    type: str
+    choices: [auto, php, python]
+    default: auto
 attributes:
   platform:
-    details: O(lint) needs the PHP CLI.
+    details: O(lint) and O(tokenizer=php) need the PHP CLI.
 extends_documentation_fragment:
   - lastgood.webstack.attributes
   - lastgood.webstack.attributes.read_only
@@ -260,6 +277,14 @@ composer:
       description: Classes, files and namespace directories the maps name.
       type: int
   sample: {vendor_dirs: 1, maps: 1, entries: 1728}
+tokenizer:
+  description:
+    - What tokenized the files. V(php) when PHP's tokenizer read them (those it leaves to the module's own tokenizer
+      by design included), V(php+python) when a C(php) process failed part way and the module's own tokenizer read the
+      files it did not deliver, V(python) when the module's own read them all.
+  returned: always
+  type: str
+  sample: php
 duration_ms:
   description: Time the scan took.
   returned: always
@@ -276,6 +301,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths im
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.composer import check_composer_maps
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.ini import check_ini_files
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.lint import lint
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.php_extract import Php
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.resolve import scan
 
 DEFAULT_INCLUDE_PATH = [".", "/usr/share/php"]
@@ -291,6 +317,17 @@ def host_include_path(module):
     if rc != 0 or not out.strip():
         return DEFAULT_INCLUDE_PATH
     return [entry for entry in out.strip().split(":") if entry]
+
+
+def tokenizer_php(module, tokenizer):
+    """The Php for scan() that O(tokenizer) asks for, or None."""
+    if tokenizer == "python":
+        return None
+    binary = module.get_bin_path("php")
+    if binary is None and tokenizer == "php":
+        module.fail_json(msg="tokenizer=php: no php binary on the PATH; install the PHP CLI (8.0 or later) or leave "
+                             "tokenizer to auto")
+    return None if binary is None else Php(binary, tokenizer == "php")
 
 
 def main():
@@ -309,6 +346,7 @@ def main():
             web_roots=dict(type="list", elements="path", default=[]),
             web_hidden=dict(type="list", elements="str", default=[]),
             cli_entrypoints=dict(type="list", elements="path", default=[]),
+            tokenizer=dict(type="str", choices=["auto", "php", "python"], default="auto"),
         ),
         supports_check_mode=True,
     )
@@ -321,11 +359,15 @@ def main():
     if params["jobs"] is not None and params["jobs"] < 1:
         module.fail_json(msg="jobs: %d is not a number of processes; give 1 or more, or leave it out" % params["jobs"])
     include_path = params["include_path"] if params["include_path"] is not None else host_include_path(module)
+    php = tokenizer_php(module, params["tokenizer"])
     started = time.monotonic()
     result = scan(params["paths"], include_path=include_path, constants=params["constants"], path_map=path_map,
                   exclude=params["exclude"], allowed_roots=params["allowed_roots"], jobs=params["jobs"],
                   web_entrypoints=params["web_entrypoints"], web_roots=params["web_roots"],
-                  web_hidden=params["web_hidden"], cli_entrypoints=params["cli_entrypoints"])
+                  web_hidden=params["web_hidden"], cli_entrypoints=params["cli_entrypoints"], php=php)
+    if params["tokenizer"] == "php" and result.tokenizer == "python":
+        module.warn("tokenizer=php: %s could not tokenize (PHP 8.0 or later with the tokenizer extension is needed); "
+                    "the module's own tokenizer read the files" % php.binary)
     check_ini_files(params["ini_files"], path_map, result, params["allowed_roots"])
     composer = check_composer_maps(params["paths"], path_map, result)
     output = dict(
@@ -337,6 +379,7 @@ def main():
         unresolved=result.unresolved,
         include_path=include_path,
         composer=dict(vendor_dirs=composer.dirs, maps=composer.maps, entries=composer.entries),
+        tokenizer=result.tokenizer,
     )
     if params["lint"]:
         lint_findings = lint(module.get_bin_path("php", required=True), result.files, params["jobs"])
