@@ -31,11 +31,12 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer impor
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import (
     MAX_FILE_BYTES, Extracted, cut_problem, statements_of)
 
-# Starting a php process costs about what tokenizing 100 files with it saves
-# (benchmarks/bench_php_extract.py): fewer files than this are tokenized by
-# Python, and each php process gets this many files at least.
-MIN_FILES = 128
-FILES_PER_PROCESS = 128
+# Starting a php process costs about what tokenizing 150 files with it saves
+# (benchmarks/bench_php_extract.py: on WordPress, php is faster from 192
+# files, not yet at 128): fewer files are tokenized by Python, and each php
+# process gets this many files at least.
+MIN_FILES = 192
+FILES_PER_PROCESS = 192
 # Seconds without a byte from a php process before it counts as hung (a file
 # turned into a FIFO between its stat and its read blocks the read).
 IDLE_TIMEOUT = 30.0
