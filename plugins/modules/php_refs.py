@@ -132,7 +132,8 @@ options:
       - By default one per CPU the module may run on, 8 at most. V(1) keeps the scan in the module's own process, for a host
         whose CPUs the site needs; trees of fewer than 64 files per process are scanned in one anyway.
       - With O(lint), also how many C(php -l) run at once.
-      - When PHP's tokenizer reads the files (O(tokenizer)), how many C(php) processes share them.
+      - When PHP's tokenizer reads the files (O(tokenizer)), how many C(php) processes share them, 192 files each at
+        least.
     type: int
   tokenizer:
     description:

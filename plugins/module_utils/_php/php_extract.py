@@ -266,7 +266,7 @@ function record($path) {
     if (strpos($s, "\r") !== false && rx('/\r(?!\n)/', $s)) return "p cr\n";
     return "o $decl $cut " . hits($s, $high, $calls);
 }
-$paths = explode("\0", stream_get_contents(STDIN));
+$paths = ($in = stream_get_contents(STDIN)) === '' ? [] : explode("\0", $in);
 $out = '';
 foreach ($paths as $path) {
     try { $out .= record($path); } catch (Throwable $e) { $out .= 'p ' . strtr($e->getMessage(), "\r\n", '  ') . "\n"; }
@@ -287,7 +287,7 @@ class _Cut(ValueError):
 
 def worth(files, php):
     """Whether php should tokenize ``files``."""
-    return php.always or len(files) >= MIN_FILES
+    return bool(files) and (php.always or len(files) >= MIN_FILES)
 
 
 def extract_with_php(files, php, jobs, left=None):

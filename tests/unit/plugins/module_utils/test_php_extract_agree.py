@@ -386,6 +386,12 @@ def test_the_choice(app, started):
     assert started == []
     assert _php_jobs.extract_all(few, 1, php_extract.Php(PHP, True)).tokenizer == php_extract.PHP
     assert _php_jobs.extract_all(app[:php_extract.MIN_FILES], 1, PHP).tokenizer == php_extract.PHP
+    assert _php_jobs.extract_all([], 1, php_extract.Php(PHP, True)) == []
+
+
+def test_an_empty_share_is_no_path():
+    done = subprocess.run(php_extract.php_argv(PHP), input=b"", stdout=subprocess.PIPE, check=False)
+    assert (done.returncode, done.stdout) == (0, b"end\n")
 
 
 def run_module(capsys, **args):
