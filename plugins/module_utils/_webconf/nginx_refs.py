@@ -376,8 +376,24 @@ class NginxChecker(RefsChecker):
         uri = uri_path(last)
         if uri is None or scope.server is None:
             return
-        self._follow(directive, scope, self.requests.reach(scope.server, uri), "fallback %s" % directive.args[-1])
+        reached = self.requests.reach(scope.server, uri)
+        self._follow(directive, scope, reached, "fallback %s" % directive.args[-1])
+        self._answered_with_an_error(directive, reached, "fallback %s" % directive.args[-1])
         self._path_tail(directive, scope, last, uri)
+
+    def _answered_with_an_error(self, directive, reached, what):
+        """A URI fallback (a resource, unlike a named location) that a
+        ``return`` of an error status answers fails every request it
+        serves (Symfony's ``location ~ \\.php$ { return 404; }`` behind a
+        misspelt ``/index.php``)."""
+        answer = reached.answered if reached is not None else None
+        if not answer or answer is True or not answer.args or not answer.args[0].isdigit() \
+                or int(answer.args[0]) < 400:
+            return
+        self.report.finding(
+            ERROR, directive.file, directive.line, directive.name, None,
+            "%s: nginx answers it with return %s (%s:%s), so every request the fallback serves fails"
+            % (what, answer.args[0], answer.file, answer.line))
 
     def _named_location(self, directive, scope, name):
         server = scope.server

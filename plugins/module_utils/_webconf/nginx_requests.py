@@ -31,7 +31,8 @@ _REDIRECTS = ("http://", "https://", "$scheme")
 
 # What a request reaches: the file it needs (a static file, or the script
 # PHP-FPM runs; None when it needs none), the scope that serves it, and
-# whether it is ``answered`` without a file (return, redirect, proxy, deny).
+# whether it is ``answered`` without a file (return, redirect, proxy, deny):
+# True, or the ``return`` directive that answers it.
 Reached = collections.namedtuple("Reached", ("path", "scope", "answered"))
 
 # Outcomes of a rewrite phase.
@@ -65,7 +66,7 @@ class Requests:
         if server_phase:
             outcome, uri = self._rewrite_phase(server, uri)
             if outcome == _ANSWER:
-                return Reached(None, server, True)
+                return Reached(None, server, uri or True)
             if outcome == _UNKNOWN:
                 return None
         scope = match(server.locations, uri) or server
@@ -79,7 +80,7 @@ class Requests:
         if rewrite and scope.kind != "server":
             outcome, target = self._rewrite_phase(scope, uri)
             if outcome == _ANSWER:
-                return Reached(None, scope, True)
+                return Reached(None, scope, target or True)
             if outcome == _UNKNOWN:
                 return None
             if outcome == _NEXT:
@@ -112,7 +113,7 @@ class Requests:
         changed = False
         for directive in scope.rewrites:
             if directive.name == "return":
-                return _ANSWER, None
+                return _ANSWER, directive
             args = directive.args
             if len(args) < 2:
                 continue

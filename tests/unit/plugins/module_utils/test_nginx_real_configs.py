@@ -299,8 +299,7 @@ def test_fallback_into_a_named_location_that_answers_with_return(nginx, target):
 
 
 @pytest.mark.parametrize("fallback, target", [
-    ("/gone", "location /gone {\n        return 404;\n    }"),
-    ("/index.php$request_uri", "location = /index.php {\n        return 410;\n    }"),
+    ("/moved", "location /moved {\n        return 301 /elsewhere;\n    }"),
     ("/index.php?$args", "location ~ \\.php$ {\n        deny all;\n    }"),
 ])
 def test_fallback_into_a_plain_location_that_answers_without_a_file(nginx, fallback, target):
@@ -308,6 +307,22 @@ def test_fallback_into_a_plain_location_that_answers_without_a_file(nginx, fallb
             % (fallback, target))
     report, _site = nginx(site, {"www": None})
     assert errors(report) == []
+
+
+@pytest.mark.parametrize("fallback, target", [
+    ("/gone", "location /gone {\n        return 404;\n    }"),
+    ("/index.php$request_uri", "location = /index.php {\n        return 410;\n    }"),
+    # Symfony's documented config with its front controller misspelt in the fallback.
+    ("/indexx.php$is_args$args", "location ~ ^/index\\.php(/|$) {\n        internal;\n    }\n"
+                                 "    location ~ \\.php$ {\n        return 404;\n    }"),
+])
+def test_fallback_that_a_return_of_an_error_answers_is_an_error(nginx, fallback, target):
+    site = ("server {\n    root {T}/www;\n    location / {\n        try_files $uri %s;\n    }\n    %s\n}\n"
+            % (fallback, target))
+    report, site_path = nginx(site, {"www": None})
+    [error] = errors(report)
+    assert (error["file"], error["line"], error["directive"]) == (str(site_path), 4, "try_files")
+    assert "answers it with return 4" in error["message"]
 
 
 def test_request_uri_fallback_that_the_php_location_does_not_serve_is_an_error(nginx, tmp_path):
