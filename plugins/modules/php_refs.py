@@ -146,8 +146,8 @@ options:
         module's own. Without a C(php) binary the module fails; with a PHP too old to tokenize, it warns and uses its
         own.
       - V(python) is the module's own tokenizer, in the module's process and its forks (O(jobs)).
-      - V(auto) uses PHP's when C(php) is on the PATH and the scan has enough files for it to be faster, else the
-        module's own. RV(tokenizer) says which one ran.
+      - V(auto) uses PHP's when C(php) is on the PATH and the scan has 192 files or more (fewer are faster to tokenize
+        than to start C(php) for), else the module's own. RV(tokenizer) says which one ran.
     type: str
     choices: [auto, php, python]
     default: auto
