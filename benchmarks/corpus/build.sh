@@ -63,6 +63,7 @@ chroot "$new" env DEBIAN_FRONTEND=noninteractive LC_ALL=C \
   tail -n 30 "$log" >&2; echo "error: installing the applications failed" >&2; exit 1; }
 umount_proc
 rm -rf "$new"/var/cache/apt/archives/*.deb
+# shellcheck disable=SC2016  # dpkg-query's format, not the shell's
 chroot "$new" dpkg-query -W -f '${Package} ${Version}\n' >"$new/.packages"
 echo "$digest" >"$new/.built"
 rm -rf "$root"
