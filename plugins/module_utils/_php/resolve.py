@@ -311,9 +311,9 @@ class _TailIndex:
 
     def ending_with(self, tail):
         """The files of the trees whose path ends with ``tail`` (whose name
-        ends with it, for a tail with no folder: ``CONST . 'x.php'``)."""
+        is it, for a tail with no folder: ``CONST . 'x.php'``)."""
         if "/" not in tail:
-            return [path for name, paths in self.files.items() if name.endswith(tail) for path in paths]
+            return list(self.files.get(tail, ()))
         tail = "/" + tail.lstrip("/")
         return [path for path in self.files.get(tail.rsplit("/", 1)[1], ()) if path.endswith(tail)]
 
