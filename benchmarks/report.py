@@ -34,6 +34,7 @@ SECTIONS = (
     ("rollback", "Rollback: the work on the host", "bench_rollback.py"),
     ("corpus", "Corpus: real applications and public configs the checks were not written against",
      "bench_corpus.py"),
+    ("php_extract", "Tokenizing: PHP's own tokenizer against the Python lexer", "bench_php_extract.py"),
 )
 
 
