@@ -383,17 +383,22 @@ class NginxChecker(RefsChecker):
 
     def _answered_with_an_error(self, directive, reached, what):
         """A URI fallback (a resource, unlike a named location) that a
-        ``return`` of an error status answers fails every request it
-        serves (Symfony's ``location ~ \\.php$ { return 404; }`` behind a
+        ``return`` of an error status or a ``deny all`` answers fails every
+        request it serves (Symfony's ``location ~ \\.php$ { return 404; }`` behind a
         misspelt ``/index.php``)."""
         answer = reached.answered if reached is not None else None
-        if not answer or answer is True or not answer.args or not answer.args[0].isdigit() \
-                or int(answer.args[0]) < 400:
+        if not answer or answer is True or not answer.args:
+            return
+        if answer.name == "deny":
+            refusal = "refuses it with deny all (403)"
+        elif answer.args[0].isdigit() and int(answer.args[0]) >= 400:
+            refusal = "answers it with return %s" % answer.args[0]
+        else:
             return
         self.report.finding(
             ERROR, directive.file, directive.line, directive.name, None,
-            "%s: nginx answers it with return %s (%s:%s), so every request the fallback serves fails"
-            % (what, answer.args[0], answer.file, answer.line))
+            "%s: nginx %s (%s:%s), so every request the fallback serves fails"
+            % (what, refusal, answer.file, answer.line))
 
     def _named_location(self, directive, scope, name):
         server = scope.server

@@ -87,7 +87,7 @@ class Requests:
                 return self.reach(server, target, seen, server_phase=False)
             uri = target
         if scope.denied:
-            return Reached(None, scope, True)
+            return Reached(None, scope, scope.denied)
         if scope.try_files is not None and self.exists is not None:
             return self._try_files(server, scope, uri, seen)
         return self.content(scope, uri)

@@ -114,7 +114,7 @@ class Scope:
         # The rewrite module's rewrite and return directives, in order.
         self.rewrites = ()
         self.internal = False
-        # Whether access rules refuse every client (the first one is deny all).
+        # The deny all that refuses every client (the first access rule), or False.
         self.denied = parent.denied if parent is not None else False
         self.split_path = parent.split_path if parent is not None else None
         self.fastcgi_index = parent.fastcgi_index if parent is not None else ""
@@ -400,7 +400,7 @@ class Router:
         if params:
             scope.fastcgi_params = tuple(params)
         if first_rule is not None:
-            scope.denied = first_rule.name == "deny" and first_rule.args[0] == "all"
+            scope.denied = first_rule if first_rule.name == "deny" and first_rule.args[0] == "all" else False
         scope.rewrites = tuple(rewrites)
         inherited = scope.root
         if (inherited is not None and inherited.scope is not scope and scope.parent is not None

@@ -300,7 +300,6 @@ def test_fallback_into_a_named_location_that_answers_with_return(nginx, target):
 
 @pytest.mark.parametrize("fallback, target", [
     ("/moved", "location /moved {\n        return 301 /elsewhere;\n    }"),
-    ("/index.php?$args", "location ~ \\.php$ {\n        deny all;\n    }"),
 ])
 def test_fallback_into_a_plain_location_that_answers_without_a_file(nginx, fallback, target):
     site = ("server {\n    root {T}/www;\n    location / {\n        try_files $uri %s;\n    }\n    %s\n}\n"
@@ -323,6 +322,19 @@ def test_fallback_that_a_return_of_an_error_answers_is_an_error(nginx, fallback,
     [error] = errors(report)
     assert (error["file"], error["line"], error["directive"]) == (str(site_path), 4, "try_files")
     assert "answers it with return 4" in error["message"]
+
+
+def test_fallback_into_a_location_that_denies_every_client_is_an_error(nginx):
+    site = ("server {\n    root {T}/www;\n    location / {\n        try_files $uri /index.php?$args;\n    }\n"
+            "    location ~ \\.php$ {\n        deny all;\n    }\n}\n")
+    report, site_path = nginx(site, {"www": None})
+    [error] = errors(report)
+    assert (error["file"], error["line"], error["directive"]) == (str(site_path), 4, "try_files")
+    assert "refuses it with deny all (403) (%s:7)" % site_path in error["message"]
+    # Some clients allowed first: not every request fails.
+    report, site_path = nginx(site.replace("deny all;", "allow 127.0.0.1;\n        deny all;"),
+                              {"www/index.php": ""})
+    assert errors(report) == []
 
 
 def test_request_uri_fallback_that_the_php_location_does_not_serve_is_an_error(nginx, tmp_path):
