@@ -36,7 +36,8 @@ _STRUCTURE = re.compile(r"""
   | <<<[^\n]*\n.*
   | (?P<close>\?>)
   | (?:\$|->|::|\\)[A-Za-z_\x80-\uffff][\w\x80-\uffff]*
-  | (?P<word>(?:if|elseif|else|while|for|foreach|switch|declare|endif|endwhile|endfor|endforeach|endswitch|enddeclare)
+  | (?P<word>(?:if|elseif|else|while|for|foreach|switch|declare|endif|endwhile|endfor|endforeach|endswitch|enddeclare
+                |function)
              (?![\w\x80-\uffff]))
   | [A-Za-z_\x80-\uffff][\w\x80-\uffff]*
   | ::
@@ -272,3 +273,42 @@ def _condition_tokens(frame, cache, text):
         _php_tokens(text, frame.condition[0], 1, tokens, limit=frame.condition[1])
         cache[key] = tuple(tokens)
     return cache[key]
+
+
+def in_function_bodies(text, offsets):
+    """For each offset of ``offsets``, whether it is inside the body of a
+    function, method or closure: code there runs only when it is called."""
+    tokens = _structure_tokens(text)
+    spans = []
+    index = 0
+    while index < len(tokens):
+        if tokens[index][:2] != ("w", "function"):
+            index += 1
+            continue
+        parens = 0
+        index += 1
+        while index < len(tokens):
+            value = tokens[index][1]
+            if value == "(":
+                parens += 1
+            elif value == ")":
+                parens -= 1
+            elif parens == 0 and value in (";", "{", "}"):
+                break
+            index += 1
+        if index >= len(tokens) or tokens[index][1] != "{":
+            continue
+        start, braces = tokens[index][2], 0
+        while index < len(tokens):
+            value = tokens[index][1]
+            if value == "{":
+                braces += 1
+            elif value == "}":
+                braces -= 1
+                if braces == 0:
+                    break
+            index += 1
+        end = tokens[index][3] if index < len(tokens) else len(text)
+        spans.append((start, end))
+        # Nested functions are inside their outer one's span already.
+    return [any(start <= offset < end for start, end in spans) for offset in offsets]

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Static evaluation of a PHP expression: string literals, concatenation,
 parentheses, ``__DIR__``, ``__FILE__``, ``dirname()``,
-``DIRECTORY_SEPARATOR``, ``PATH_SEPARATOR``, ``get_include_path()`` (when
-the include_path is known) and the constants of ``define()``/``const`` are
+``DIRECTORY_SEPARATOR``, ``PATH_SEPARATOR``, ``get_include_path()`` and
+``ini_get('include_path')`` (when the include_path is known) and the constants of ``define()``/``const`` are
 evaluated; anything else raises Unresolved with the literal tail the
 expression ends with, if any, and is never guessed. Pure standard library."""
 
@@ -105,6 +105,8 @@ class Evaluator:
             if name.lower() == "get_include_path" and self.include_path is not None \
                     and tokens[index + 1:index + 3] and [token.value for token in tokens[index + 1:index + 3]] == ["(", ")"]:
                 return ":".join(self.include_path), index + 3
+            if name.lower() == "ini_get" and self.include_path is not None and _asks_include_path(tokens, index + 1):
+                return ":".join(self.include_path), index + 4
             if name.lower() == "dirname" and index + 1 < len(tokens) and tokens[index + 1].value == "(":
                 return self._dirname(tokens, index + 1, file)
             if index + 1 < len(tokens) and tokens[index + 1].value in ("(", "::"):
@@ -136,6 +138,13 @@ class Evaluator:
                 break
             value = parent
         return value, position + 1
+
+
+def _asks_include_path(tokens, index):
+    """``('include_path')`` at ``index``: ini_get() asks for the include_path."""
+    called = tokens[index:index + 3]
+    return len(called) == 3 and called[0].value == "(" and called[1].kind == STRING and called[1].literal \
+        and called[1].value == "include_path" and called[2].value == ")"
 
 
 def _literal_tail(tokens):

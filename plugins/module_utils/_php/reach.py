@@ -14,9 +14,10 @@ import re
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, INFO, WARNING
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import describe_missing
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import UNDECIDABLE, branches_at
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.assignments import assigned_parts
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.branches import UNDECIDABLE, branches_at, in_function_bodies
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.evaluate import Unresolved
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP, STRING
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.lexer import NAME, OP, STRING, VARIABLE
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, normalized, read_source
 
 LIVE, DEAD, UNDECIDED = "live", "dead", "undecided"
@@ -100,6 +101,8 @@ class Walk:
         self.unchecked = path_map.unapply
         self._php_files = {}
         self._branches = {}
+        self._functions = {}
+        self._context_free = False
         self._context = (None, ())
         self._presumed_root = None
         self.evaluator = constants.evaluator
@@ -110,6 +113,7 @@ class Walk:
         self.guarded = guarded
         self.done = {}
         self.visited = set()
+        self.autoloaded = set()
         self.outcomes = {}
         self._evaluated = {}
 
@@ -138,13 +142,31 @@ class Walk:
             branches = self._branches[statement.file] = dict(zip(positions, branches_at(text, positions)))
         return branches.get(statement.position, ())
 
-    def enter(self, entry, reached=True, root=None):
+    def in_function(self, statement):
+        """Whether ``statement`` is in a function, method or closure body,
+        worked out for its whole file the first time (few files need it)."""
+        bodies = self._functions.get(statement.file)
+        if bodies is None:
+            statements = self.source(statement.file) or ()
+            try:
+                text = read_source(self.checked(statement.file))
+            except OSError:
+                text = ""
+            positions = [each.position for each in statements]
+            bodies = self._functions[statement.file] = dict(zip(positions, in_function_bodies(text, positions)))
+        return bodies.get(statement.position, False)
+
+    def enter(self, entry, reached=True, root=None, autoloaded=False):
         """Runs ``entry`` as a request (or a command) does. ``root``: the
         web root of an entry point that is only presumed one (a PHP file
         under it that nothing includes as far as the scan can tell): a
         relative path that its own directory lacks but the root has is
-        found, as the file is most likely included by code running there."""
+        found, as the file is most likely included by code running there.
+        ``autoloaded``: ``entry`` declares a class that an autoloader loads
+        on some request (its own directory stands for the request's)."""
         self._presumed_root = root
+        if autoloaded:
+            self.autoloaded.add(entry)
         try:
             self._visit(entry, os.path.dirname(entry), self.include_path, entry, reached)
         finally:
@@ -185,6 +207,8 @@ class Walk:
 
     def _new_include_path(self, statement, include_path):
         value = self.evaluate(statement, include_path)
+        if isinstance(value, Unresolved) and len(statement.tokens) == 1 and statement.tokens[0].kind == VARIABLE:
+            value = self._variable_value(statement, include_path)
         if isinstance(value, Unresolved) or not value:
             # From here on a bare relative path may be anywhere.
             return include_path + (UNKNOWN_ENTRY,) if UNKNOWN_ENTRY not in include_path else include_path
@@ -195,6 +219,24 @@ class Walk:
             if entry and entry not in entries:
                 entries.append(entry)
         return tuple(entries)
+
+    def _variable_value(self, statement, include_path):
+        """The value of ``set_include_path($variable)``'s variable where the
+        file builds it from parts the scan can evaluate, else Unresolved."""
+        try:
+            text = read_source(self.checked(statement.file))
+        except OSError:
+            return Unresolved()
+        parts = assigned_parts(text, statement.tokens[0].value, statement.position)
+        if parts is None:
+            return Unresolved()
+        self.evaluator.include_path = include_path
+        try:
+            return "".join(self.evaluator.evaluate(tokens, self.php_file(statement.file)) for tokens in parts)
+        except Unresolved as unresolved:
+            return unresolved
+        finally:
+            self.evaluator.include_path = None
 
     def branch_state(self, statement, cwd, include_path):
         """LIVE, DEAD or UNDECIDED for the branches around ``statement``,
@@ -247,6 +289,7 @@ class Walk:
         """Records what ``statement`` comes to here; the live path it
         includes, or None."""
         path = self.evaluate(statement, include_path)
+        self._context_free = not isinstance(path, Unresolved) and path.startswith("/")
         if isinstance(path, Unresolved):
             tail = path.tail or self._file_name_tail(statement)
             if tail and statement.statement.startswith("require") and not self.tails.exists(tail) \
@@ -331,11 +374,21 @@ class Walk:
         if state == UNDECIDED and severity != INFO:
             severity = INFO
             message += _UNDECIDED_NOTE
-        if entry != statement.file:
+        if entry in self.autoloaded:
+            if severity != INFO and self.in_function(statement):
+                reached = False
+            elif severity == ERROR and not self._context_free:
+                severity = WARNING
+                message += "; where it is looked for depends on the request that loads the class"
+            message += " (%s declares a class, loaded by the autoloader that the code registers)" % entry
+        elif entry != statement.file:
             message += " (reached from %s, working directory %s)" % (entry, os.path.dirname(entry))
         if not reached and severity == ERROR:
             severity = WARNING
-            message += "; no entry point reaches %s" % statement.file
+            if entry in self.autoloaded:
+                message += "; in a function body, which runs only when called"
+            else:
+                message += "; no entry point reaches %s" % statement.file
         outcome = Outcome(severity, path, message, entry, reached, branch if state == UNDECIDED else None)
         key = (statement.file, statement.position)
         current = self.outcomes.get(key)

@@ -19,11 +19,17 @@ import os
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import WARNING, Findings
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import gc_paused
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, FileSystem, PathMap, describe_missing
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import (
+    AllowedRoots,
+    FileSystem,
+    PathMap,
+    describe_missing,
+    read_regular,
+)
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.evaluate import Constants, Unresolved
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.jobs import extract_all
 from ansible_collections.lastgood.webstack.plugins.module_utils._php.reach import Walk, both_branches_fail, candidates, guarded
-from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import SET_INCLUDE_PATH, extract
+from ansible_collections.lastgood.webstack.plugins.module_utils._php.statements import MAX_FILE_BYTES, SET_INCLUDE_PATH, extract
 
 
 def find_php_files(paths, path_map, exclude=(), allowed_roots=None, every_file=None):
@@ -152,6 +158,11 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     for entry, root in implied:
         if entry not in walk.visited:
             walk.enter(entry, root=root.rstrip("/"))
+    if _registers_autoloader(walk.visited, path_map):
+        roots = _web_roots(paths, entry_points)
+        for live in _class_files(files, trees.libraries, walk.visited):
+            root = next((root for root in roots if live.startswith(root)), None)
+            walk.enter(live, root=root.rstrip("/") if root else None, autoloaded=True)
     for live, dummy in files:
         if live not in walk.visited:
             walk.enter(live, reached=False)
@@ -159,6 +170,35 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     for statement, outcome in walk.outcomes.values():
         result.statement_finding(outcome.severity, statement, outcome.path, outcome.message)
     return result
+
+
+# What a file that registers an autoloader calls (composer's autoload_real.php
+# and Debian's generated autoload.php files do).
+_AUTOLOADER = (b"spl_autoload_register", b"function __autoload")
+# Folders of command-line scripts, which may declare a class but are run, not
+# autoloaded (parsoid's tools/ requires its own vendor/autoload.php).
+_NOT_AUTOLOADED = DEVELOPMENT_FOLDERS | frozenset(("bin", "tools", "scripts"))
+
+
+def _registers_autoloader(visited, path_map):
+    """Whether a file that an entry point reaches registers an autoloader:
+    then any class the trees declare may be loaded on a request."""
+    for live in visited:
+        try:
+            data = read_regular(path_map.apply(live), MAX_FILE_BYTES)
+        except OSError:
+            continue
+        if any(call in data for call in _AUTOLOADER):
+            return True
+    return False
+
+
+def _class_files(files, libraries, visited):
+    """The files that declare a class, outside development and script
+    folders, that no entry point reached through an include."""
+    return [live for live, dummy in files
+            if live in libraries and live not in visited
+            and not _NOT_AUTOLOADED.intersection(live.split("/")[:-1])]
 
 
 def _web_roots(paths, entry_points):

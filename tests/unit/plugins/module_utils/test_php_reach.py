@@ -209,3 +209,68 @@ def test_reached_files_outside_the_paths_are_scanned(make_tree):
     })
     result = scan([str(root / "app")], include_path=[".", str(root / "php")])
     assert located(result) == [("Boot.php", 2)]
+
+
+def test_an_include_path_built_in_a_variable_is_followed(make_tree):
+    # Roundcube's iniset.php: $include_path = X . PATH_SEPARATOR;
+    # $include_path .= ini_get('include_path'); set_include_path($include_path).
+    root = make_tree({
+        "index.php": (
+            "<?php\n"
+            "$include_path = __DIR__ . '/lib' . PATH_SEPARATOR;\n"
+            "$include_path .= ini_get('include_path');\n"
+            "if (set_include_path($include_path) === false) { die('no'); }\n"
+            "require_once 'Framework/boot.php';\n"
+            "require_once 'Framework/gone.php';\n"),
+        "lib/Framework/boot.php": "<?php\n",
+    })
+    result = scan([str(root)], include_path=["."])
+    assert located(result) == [("index.php", 6)]
+    [error] = [f for f in result.findings if f["severity"] == "error"]
+    assert "%s/lib" % root in error["message"]
+
+
+def test_a_variable_written_in_another_branch_leaves_the_include_path_unknown(make_tree):
+    root = make_tree({
+        "index.php": (
+            "<?php\n"
+            "$include_path = __DIR__ . '/lib';\n"
+            "if ($x) { $include_path .= ':/opt/other'; }\n"
+            "set_include_path($include_path);\n"
+            "require_once 'Framework/gone.php';\n"),
+    })
+    result = scan([str(root)], include_path=["."])
+    assert located(result) == []
+    assert located(result, "info") == [("index.php", 5)]
+
+
+def test_a_class_file_is_reached_through_a_registered_autoloader(make_tree):
+    # A class file's top-level require runs when the class is loaded: with an
+    # autoloader registered on a request that is an error; without one,
+    # nothing reaches the file; in a tests folder, no request loads it.
+    files = {
+        "index.php": "<?php\nspl_autoload_register(function ($c) { require __DIR__ . '/src/' . $c . '.php'; });\n",
+        "src/Dumper.php": (
+            "<?php\nrequire_once __DIR__ . '/functions/gone.php';\nrequire_once 'relative/gone.php';\n"
+            "class Dumper {\n    public function load() {\n        return require __DIR__ . '/data/gone.php';\n"
+            "    }\n}\n"),
+        "src/bin/tool.php": "<?php\nrequire_once __DIR__ . '/gone.php';\nclass Tool {}\n",
+        "src/tests/DumperTest.php": "<?php\nrequire_once __DIR__ . '/gone.php';\nclass DumperTest {}\n",
+    }
+    root = make_tree(files)
+    result = scan([str(root)])
+    assert located(result) == [("Dumper.php", 2)]
+    [error] = [f for f in result.findings if f["severity"] == "error"]
+    assert "declares a class, loaded by the autoloader" in error["message"]
+    # Where a relative path is looked for depends on the request; a method's
+    # require runs only when it is called; bin/ holds scripts, not classes.
+    warnings = {(f["line"], f["message"].split("; ")[-1].split(" (")[0]) for f in result.findings
+                if f["file"].endswith("Dumper.php") and f["severity"] == "warning"}
+    assert warnings == {(3, "where it is looked for depends on the request that loads the class"),
+                        (6, "in a function body, which runs only when called")}
+    assert sorted(located(result, "warning")) == [
+        ("Dumper.php", 3), ("Dumper.php", 6), ("DumperTest.php", 2), ("tool.php", 2)]
+    files["index.php"] = "<?php\n"
+    unregistered = scan([str(make_tree(files))])
+    assert located(unregistered) == []
+    assert ("Dumper.php", 2) in located(unregistered, "warning")
