@@ -358,12 +358,19 @@ def web_for_app(app, manifest, configs):
         answer = configs.get(config["id"]) or {}
         if config["serves"] != app["name"] or "findings" not in answer:
             continue
-        for key in ("php_entrypoints", "php_roots", "php_hidden"):
+        for key in ("php_entrypoints", "php_roots", "php_hidden", "php_include_path"):
             for path in answer.get(key) or []:
                 web.setdefault(key, [])
                 if path not in web[key]:
                     web[key].append(path)
     return web
+
+
+def include_path_for(web):
+    """The include_path the web config sets when it sets one (as the deploy
+    role passes it), else Debian's default."""
+    values = web.get("php_include_path") or []
+    return values[0].split(":") if len(values) == 1 else INCLUDE_PATH
 
 
 def run_apps(manifest, configs, mutants, seed, only):
@@ -374,7 +381,7 @@ def run_apps(manifest, configs, mutants, seed, only):
         web = web_for_app(app, manifest, configs)
         start = time.perf_counter()
         answer = probe({"job": "php", "paths": [app["tree"]], "trees": [app["tree"]], "web": web,
-                        "entrypoints": app.get("entrypoints", []), "include_path": INCLUDE_PATH,
+                        "entrypoints": app.get("entrypoints", []), "include_path": include_path_for(web),
                         "mutants": mutants, "seed": seed, "key": app["name"]})
         answer["web"] = web
         answer["wall_s"] = time.perf_counter() - start

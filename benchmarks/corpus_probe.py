@@ -157,7 +157,7 @@ def run_web(server, config, check_sockets=True):
     report = result.report
     output = {"findings": _trimmed(report.findings), "references": len(report.references),
               "files_parsed": result.files_parsed, "seconds": time.perf_counter() - start}
-    for dummy, key in WEB_OPTIONS:
+    for key in [key for dummy, key in WEB_OPTIONS] + ["php_include_path"]:
         value = getattr(report, key, None)
         if value is not None:
             output[key] = list(value)

@@ -260,6 +260,16 @@ php_hidden:
   type: list
   elements: str
   sample: [/var/www/nextcloud/lib/*, /var/www/nextcloud/3rdparty/*, /var/www/nextcloud/console.php]
+php_include_path:
+  description:
+    - The C(include_path) values the configuration sets for PHP (C(php_value include_path) and
+      C(php_admin_value include_path) for Apache, C(PHP_VALUE) and C(PHP_ADMIN_VALUE) parameters for both), each
+      once, in the order met; give one to M(lastgood.webstack.php_refs) as O(lastgood.webstack.php_refs#module:include_path)
+      (split on C(:)).
+  returned: always
+  type: list
+  elements: str
+  sample: [".:/usr/share/php:/srv/app/lib"]
 files_parsed:
   description: Every configuration file read, in reading order.
   returned: always
@@ -371,6 +381,7 @@ def main():
         php_entrypoints=report.php_entrypoints,
         php_roots=report.php_roots,
         php_hidden=report.php_hidden,
+        php_include_path=report.php_include_path,
         files_parsed=result.files_parsed,
         counts=report.counts(),
         pool_sockets=sockets,

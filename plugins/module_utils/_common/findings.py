@@ -64,8 +64,8 @@ class Report(Findings):
     """Collects references and findings in the order they are met, the PHP
     files a web server configuration reaches itself (entry points), the
     directories under which it runs the PHP file a request names (roots),
-    and glob patterns of the PHP files under those roots that no request
-    runs (hidden)."""
+    glob patterns of the PHP files under those roots that no request runs
+    (hidden), and the include_path values it sets for PHP."""
 
     def __init__(self):
         super().__init__()
@@ -73,6 +73,7 @@ class Report(Findings):
         self.php_entrypoints = []
         self.php_roots = []
         self.php_hidden = []
+        self.php_include_path = []
         self._entrypoints_seen = set()
         self._roots_seen = set()
 
@@ -92,6 +93,11 @@ class Report(Findings):
         if path not in self._entrypoints_seen:
             self._entrypoints_seen.add(path)
             self.php_entrypoints.append(path)
+
+    def include_path(self, value):
+        """An include_path the configuration sets for PHP, each value once."""
+        if value not in self.php_include_path:
+            self.php_include_path.append(value)
 
     def php_root(self, path):
         if path not in self._roots_seen:

@@ -87,7 +87,11 @@ class RefsChecker:
         return ok
 
     def _php_ini(self, directive, where, setting, value):
-        """A PHP setting passed to PHP-FPM: the file it names must exist."""
+        """A PHP setting passed to PHP-FPM: the file it names must exist;
+        an include_path is kept for php_refs."""
+        if setting == "include_path" and value:
+            self.report.include_path(value)
+            return
         if setting not in PHP_INI_FILES or not value.startswith("/"):
             return
         if self._check(directive, where, "php_ini", value, want="file",

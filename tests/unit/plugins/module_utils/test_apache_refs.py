@@ -41,6 +41,7 @@ SITE_CONF = """\
     CustomLog {T}/log/shop.access.log combined
     php_admin_value auto_append_file {T}/www/append.php
     SetEnv PHP_VALUE "auto_prepend_file={T}/www/prepend.php"
+    php_value include_path ".:{T}/lib"
     RewriteMap lower txt:{T}/maps/lower.txt
     <FilesMatch "\\.php$">
         SetHandler "proxy:unix:{T}/run/php.sock|fcgi://localhost"
@@ -110,6 +111,7 @@ def test_sound_site_has_no_error(site):
     assert set(report.php_entrypoints) == {
         "%s/www/%s" % (root, name) for name in ("index.php", "append.php", "prepend.php", "admin/admin.php")}
     assert "%s/www" % root in report.php_roots
+    assert report.php_include_path == [".:%s/lib" % root]
 
 
 TYPOS = [

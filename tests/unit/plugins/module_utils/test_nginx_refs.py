@@ -60,7 +60,7 @@ http {
         location ~ \\.php$ {
             include fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-            fastcgi_param PHP_VALUE "auto_prepend_file={T}/www/prepend.php";
+            fastcgi_param PHP_VALUE "auto_prepend_file={T}/www/prepend.php\ninclude_path=.:/usr/share/php:{T}/lib";
             fastcgi_pass php_pool;
         }
     }
@@ -120,6 +120,7 @@ def test_sound_site_has_no_error_or_warning(site):
         "%s/www/index.php" % root, "%s/www/status.php" % root, "%s/www/api.php" % root,
         "%s/www/prepend.php" % root,
     ])
+    assert report.php_include_path == [".:/usr/share/php:%s/lib" % root]
     kinds = {reference["kind"] for reference in report.references}
     assert {"include", "root", "alias", "index", "try_files", "error_page", "ssl", "log", "socket",
             "script", "php_ini", "file", "module"} <= kinds
