@@ -138,7 +138,7 @@ def _scan(paths, include_path, constants, path_map, exclude, allowed_roots, jobs
     files, result.problems = find_php_files(paths, path_map, exclude, roots, every_file)
     result.files = files
     result.files_scanned = len(files)
-    trees = _Trees(paths, path_map, exclude, result)
+    trees = _Trees(path_map, exclude, result)
     definitions = []
     extracted_files = extract_all(files, jobs) if php is None else extract_all(files, jobs, php)
     result.tokenizer = getattr(extracted_files, "tokenizer", "python")
@@ -237,7 +237,7 @@ class _Trees:
     """The statements of every file the scan reads: the PHP files under
     ``paths`` and any other file under them that code includes."""
 
-    def __init__(self, paths, path_map, exclude, result):
+    def __init__(self, path_map, exclude, result):
         self.path_map = path_map
         self.exclude = exclude
         self.result = result
