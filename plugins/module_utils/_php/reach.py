@@ -131,30 +131,26 @@ class Walk:
     def branches_of(self, statement):
         """The branches around ``statement``, worked out for its whole file
         the first time a statement of it needs them (few files do)."""
-        branches = self._branches.get(statement.file)
-        if branches is None:
-            statements = self.source(statement.file) or ()
-            try:
-                text = read_source(self.checked(statement.file))
-            except OSError:
-                text = ""
-            positions = [each.position for each in statements]
-            branches = self._branches[statement.file] = dict(zip(positions, branches_at(text, positions)))
-        return branches.get(statement.position, ())
+        return self._per_position(self._branches, statement, branches_at).get(statement.position, ())
 
     def in_function(self, statement):
         """Whether ``statement`` is in a function, method or closure body,
         worked out for its whole file the first time (few files need it)."""
-        bodies = self._functions.get(statement.file)
-        if bodies is None:
+        return self._per_position(self._functions, statement, in_function_bodies).get(statement.position, False)
+
+    def _per_position(self, cache, statement, compute):
+        """``compute(text, positions)`` for the statements of
+        ``statement``'s file, by position, kept in ``cache``."""
+        found = cache.get(statement.file)
+        if found is None:
             statements = self.source(statement.file) or ()
             try:
                 text = read_source(self.checked(statement.file))
             except OSError:
                 text = ""
             positions = [each.position for each in statements]
-            bodies = self._functions[statement.file] = dict(zip(positions, in_function_bodies(text, positions)))
-        return bodies.get(statement.position, False)
+            found = cache[statement.file] = dict(zip(positions, compute(text, positions)))
+        return found
 
     def enter(self, entry, reached=True, root=None, autoloaded=False):
         """Runs ``entry`` as a request (or a command) does. ``root``: the
