@@ -16,4 +16,6 @@ export PY_COLORS="${PY_COLORS:-0}"
 export PATH="$LASTGOOD_VENV/bin:$PATH"
 export LC_ALL=C.UTF-8
 LASTGOOD_TEST_IMAGE=$("$LASTGOOD_ROOT/hack/build-test-image.sh" --print-name)
-export LASTGOOD_TEST_IMAGE
+LASTGOOD_TEST_IMAGE_BULLSEYE=$("$LASTGOOD_ROOT/hack/build-test-image.sh" --print-name bullseye)
+LASTGOOD_TEST_IMAGE_TRIXIE=$("$LASTGOOD_ROOT/hack/build-test-image.sh" --print-name trixie)
+export LASTGOOD_TEST_IMAGE LASTGOOD_TEST_IMAGE_BULLSEYE LASTGOOD_TEST_IMAGE_TRIXIE

@@ -43,5 +43,7 @@ if [ "$(readlink "$link" 2>/dev/null)" != "../../../.." ]; then
   ln -sfn ../../../.. "$link"
 fi
 
-"$LASTGOOD_ROOT/hack/build-test-image.sh"
+for suite in bookworm bullseye trixie; do
+  "$LASTGOOD_ROOT/hack/build-test-image.sh" "$suite"
+done
 "$LASTGOOD_ROOT/hack/extract-test-root.sh"
