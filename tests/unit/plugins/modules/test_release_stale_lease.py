@@ -2,9 +2,13 @@
 from that controller sees the run is gone and breaks the lease at once,
 but never a lease someone else took since."""
 
+import os
 import subprocess
 import sys
 
+import pytest
+
+from ansible_collections.lastgood.webstack.plugins.lookup import controller_run
 from ansible_collections.lastgood.webstack.plugins.lookup.controller_run import identity, is_stale
 from ansible_collections.lastgood.webstack.tests.unit.plugins.modules.test_release import V1, V2
 
@@ -29,6 +33,38 @@ def test_the_lookup_tells_a_gone_run_from_a_live_one():
     # A lease from another controller, or with no holder, is never judged stale.
     assert is_stale({"controller": dict(me, host="another-controller")}) is False
     assert is_stale({"owner": "deploy v1"}) is False
+
+
+def without_proc(monkeypatch):
+    """This controller as macOS or a BSD sees it: no /proc, only ps(1)."""
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(controller_run.os.path, "isdir",
+                        lambda path: False if str(path).startswith("/proc") else real_isdir(path))
+    monkeypatch.setattr(controller_run, "_from_proc", lambda pid: pytest.fail("read /proc"))
+
+
+def test_without_proc_ps_tells_a_gone_run_from_a_live_one(monkeypatch):
+    without_proc(monkeypatch)
+    me = identity()
+    assert isinstance(me["started"], str) and len(me["started"]) == 24
+    assert is_stale({"controller": me}) is False
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    gone = {"host": me["host"], "pid": child.pid, "started": controller_run._from_ps(child.pid)[1]}
+    assert is_stale({"controller": gone}) is False
+    child.kill()
+    child.wait()
+    assert is_stale({"controller": gone}) is True
+
+
+def test_a_run_that_cannot_be_told_apart_is_never_stale(monkeypatch):
+    monkeypatch.setattr(controller_run, "_process", lambda pid: None)
+    me = identity()
+    assert me["started"] is None
+    # Not even once its pid is gone: without a start time a worker's pid may
+    # have been recorded, which ends while the run goes on.
+    assert is_stale({"controller": dict(me, pid=dead_run()["pid"])}) is False
+    # Alive, but unreadable: not stale either.
+    assert is_stale({"controller": dict(me, pid=os.getpid(), started=12345)}) is False
 
 
 def test_a_stale_lease_is_broken_and_recorded_then_the_new_deploy_holds_the_site(env):  # noqa: F811
