@@ -94,6 +94,16 @@ def _never_raises(hook):
     return guarded
 
 
+def _result_part(result, name):
+    """A task result's host, task or return data: properties of ansible-core
+    2.19 (whose old underscored names warn), attributes with a leading
+    underscore in 2.16 to 2.18."""
+    try:
+        return getattr(result, name)
+    except AttributeError:
+        return getattr(result, "_" + name)
+
+
 def _plain_var(value):
     """A variable's value when it is a plain string, not a template."""
     if isinstance(value, str) and value and "{{" not in value and "{%" not in value:
@@ -178,34 +188,37 @@ class CallbackModule(CallbackBase):
     # Results --------------------------------------------------------------
 
     def _task_result(self, result, failed):
-        data = result.result
-        host = result.host.get_name()
+        data = _result_part(result, "result")
+        task = _result_part(result, "task")
+        host = _result_part(result, "host")
         items = data.get("results")
         if isinstance(items, list) and "events" not in data:
-            if (host, result.task._uuid) not in self._itemised:
+            if (host.get_name(), task._uuid) not in self._itemised:
                 for item in items:
                     if isinstance(item, collections.abc.Mapping):
-                        self._record(result, item, bool(item.get("failed")))
+                        self._record(host, task, item, bool(item.get("failed")))
         else:
-            self._record(result, data, failed)
-        kind = marker_kind(result.task.vars) if failed else None
+            self._record(host, task, data, failed)
+        kind = marker_kind(task.vars) if failed else None
         if kind is not None:
-            release = self._host_var(result, "lastgood_release_id")
-            self._add(self._event_host(result),
-                      marker_event(kind, data.get("msg"), utc_now(), self._site_of(result), release))
+            release = self._host_var(host, "lastgood_release_id")
+            self._add(self._event_host(host, task),
+                      marker_event(kind, data.get("msg"), utc_now(), self._site_of(host, task), release))
 
     def _item_result(self, result, failed):
-        self._itemised.add((result.host.get_name(), result.task._uuid))
-        self._record(result, result.result, failed)
+        host = _result_part(result, "host")
+        task = _result_part(result, "task")
+        self._itemised.add((host.get_name(), task._uuid))
+        self._record(host, task, _result_part(result, "result"), failed)
 
-    def _record(self, result, data, failed):
-        host = self._event_host(result)
-        if action_kind(self._action(result.task)) == "health_probe":
+    def _record(self, host, task, data, failed):
+        event_host = self._event_host(host, task)
+        if action_kind(self._action(task)) == "health_probe":
             passed = not failed and not probe_failed_but_ignored(data)
-            self._add(host, probe_event(data, passed, utc_now(), self.timeline.live_context(host)))
+            self._add(event_host, probe_event(data, passed, utc_now(), self.timeline.live_context(event_host)))
             return
         for event in release_events(data):
-            self._add(host, event)
+            self._add(event_host, event)
 
     @staticmethod
     def _action(task):
@@ -216,26 +229,26 @@ class CallbackModule(CallbackBase):
         return task.resolved_action or action
 
     @staticmethod
-    def _event_host(result):
+    def _event_host(host, task):
         """The host whose registry the result describes: the delegated one
         when the task is delegated (templated delegate_to is resolved only in
         the results of loop items)."""
-        delegate = _plain_var(getattr(result.task, "delegate_to", None))
-        return delegate or result.host.get_name()
+        delegate = _plain_var(getattr(task, "delegate_to", None))
+        return delegate or host.get_name()
 
-    def _host_var(self, result, name):
+    def _host_var(self, host, name):
         if self.variable_manager is None:
             return None
         try:
-            values = self.variable_manager.get_vars(play=self.play, host=result.host, include_hostvars=False)
+            values = self.variable_manager.get_vars(play=self.play, host=host, include_hostvars=False)
             return _plain_var(values.get(name))
         except Exception:  # pylint: disable=broad-exception-caught
             return None
 
-    def _site_of(self, result):
-        site = self._host_var(result, "lastgood_site")
+    def _site_of(self, host, task):
+        site = self._host_var(host, "lastgood_site")
         if site is None:
-            site = self.timeline.live_context(self._event_host(result)).get("site")
+            site = self.timeline.live_context(self._event_host(host, task)).get("site")
         return site
 
     # The events file -----------------------------------------------------
