@@ -37,6 +37,19 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 
+# A second controller with the oldest ansible-core the collection supports,
+# its own stamp so that either venv is rebuilt alone.
+old_core_requirements="$LASTGOOD_ROOT/requirements/ansible-core-2.16/controller.txt"
+old_core_venv="$LASTGOOD_CACHE/venv-ansible-core-2.16"
+old_core_stamp="$old_core_venv/.requirements-$(sha256sum <"$old_core_requirements" | cut -c1-16)"
+if [ ! -e "$old_core_stamp" ]; then
+  step "creating the ansible-core 2.16 controller venv in .cache/venv-ansible-core-2.16"
+  rm -rf "$old_core_venv"
+  python3 -m venv "$old_core_venv"
+  "$old_core_venv/bin/pip" install -q --disable-pip-version-check -r "$old_core_requirements"
+  touch "$old_core_stamp"
+fi
+
 link="$ANSIBLE_COLLECTIONS_PATH/ansible_collections/lastgood/webstack"
 if [ "$(readlink "$link" 2>/dev/null)" != "../../../.." ]; then
   mkdir -p "$(dirname "$link")"
