@@ -18,7 +18,7 @@ description:
     returns for each whether it is stale, that is held by a run of this controller that no longer runs (killed,
     or its machine restarted), so the next deploy from this controller can break it at once instead of waiting
     for it to expire. A lease held from another controller is never called stale, nor one whose holder this
-    controller cannot tell from another process (no C(started) recorded): such a lease waits for its expiry.
+    controller cannot tell from another process (no C(started) recorded); such a lease waits for its expiry.
 author:
   - lastgood.webstack contributors (!UNKNOWN)
 options:
