@@ -29,12 +29,13 @@ for file in molecule/*/molecule.yml; do
 done
 
 suites=("$@")
-[ "${#suites[@]}" -gt 0 ] || suites=(unit sanity lint changelog "${scenarios[@]}")
+[ "${#suites[@]}" -gt 0 ] || suites=(unit sanity lint changelog sanity:host-pythons "${scenarios[@]}")
 
 run_suite() {
   case "$1" in
     unit) python -m pytest -q -p no:cacheprovider tests/unit ;;
     sanity) "$here/sanity.sh" ;;
+    sanity:host-pythons) "$here/sanity.sh" --host-pythons ;;
     # molecule installs a build of the collection into ~/.ansible/collections,
     # which ansible-lint finds before the working tree; a stale one makes it
     # miss new roles. molecule installs it again at its next run.
@@ -43,7 +44,7 @@ run_suite() {
     # The base config named, not left to molecule's search of the git root:
     # a copy of the tree without .git runs the same scenarios.
     molecule:*) molecule --base-config .config/molecule/config.yml test -s "${1#molecule:}" ;;
-    *) echo "unknown suite $1 (known: unit sanity lint changelog ${scenarios[*]})"; return 2 ;;
+    *) echo "unknown suite $1 (known: unit sanity lint changelog sanity:host-pythons ${scenarios[*]})"; return 2 ;;
   esac
 }
 
@@ -73,7 +74,9 @@ serial=()
 parallel=()
 for suite in "${suites[@]}"; do
   case "$suite" in
-    molecule:*) parallel+=("$suite") ;;
+    # The host-Python sanity tests wait mostly on venvs being made: they run
+    # in a lane beside the scenarios.
+    molecule:* | sanity:host-pythons) parallel+=("$suite") ;;
     *) serial+=("$suite") ;;
   esac
 done
