@@ -15,6 +15,9 @@ export ANSIBLE_NOCOLOR="${ANSIBLE_NOCOLOR:-1}"
 export PY_COLORS="${PY_COLORS:-0}"
 export PATH="$LASTGOOD_VENV/bin:$PATH"
 export LC_ALL=C.UTF-8
+# No __pycache__ in the tree: the watchdog role copies plugins/module_utils to
+# its hosts file by file, and the unit tests would double what it copies.
+export PYTHONDONTWRITEBYTECODE=1
 LASTGOOD_TEST_IMAGE=$("$LASTGOOD_ROOT/hack/build-test-image.sh" --print-name)
 LASTGOOD_TEST_IMAGE_BULLSEYE=$("$LASTGOOD_ROOT/hack/build-test-image.sh" --print-name bullseye)
 LASTGOOD_TEST_IMAGE_TRIXIE=$("$LASTGOOD_ROOT/hack/build-test-image.sh" --print-name trixie)

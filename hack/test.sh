@@ -50,7 +50,7 @@ run_suite() {
 
 # Seconds each scenario took in CI, to start the longest first; a scenario
 # not listed starts last.
-longest_first=(apache incident freeze kill deploy watchdog deploy_incident deploy_runtime_failure default site_apache)
+longest_first=(apache incident bullseye trixie ssh freeze kill deploy watchdog watchdog_systemd deploy_incident sanity:host-pythons host_pythons deploy_runtime_failure default site_apache)
 
 results="$logs/results"
 : >"$results"
@@ -83,7 +83,7 @@ done
 ordered=()
 for name in "${longest_first[@]}"; do
   for suite in "${parallel[@]}"; do
-    [ "$suite" = "molecule:$name" ] && ordered+=("$suite")
+    [ "$suite" = "molecule:$name" ] || [ "$suite" = "$name" ] && ordered+=("$suite")
   done
 done
 for suite in "${parallel[@]}"; do
