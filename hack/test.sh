@@ -23,9 +23,16 @@ cd "$LASTGOOD_ROOT" || exit 1
 logs="$LASTGOOD_CACHE/test-logs"
 mkdir -p "$logs"
 
+# Scenarios run only when named: incident replays the story that ssh
+# (bookworm, nginx), bullseye and trixie (nginx, podman) and apache (canary
+# batches over two production hosts) each run too, so CI leaves it out to stay
+# under an hour; hack/demo.sh and `hack/test.sh molecule:incident` run it.
+on_demand=(incident)
 scenarios=()
 for file in molecule/*/molecule.yml; do
-  scenarios+=("molecule:$(basename "$(dirname "$file")")")
+  name=$(basename "$(dirname "$file")")
+  case " ${on_demand[*]} " in *" $name "*) continue ;; esac
+  scenarios+=("molecule:$name")
 done
 
 suites=("$@")
@@ -44,7 +51,7 @@ run_suite() {
     # The base config named, not left to molecule's search of the git root:
     # a copy of the tree without .git runs the same scenarios.
     molecule:*) molecule --base-config .config/molecule/config.yml test -s "${1#molecule:}" ;;
-    *) echo "unknown suite $1 (known: unit sanity lint changelog sanity:host-pythons ${scenarios[*]})"; return 2 ;;
+    *) echo "unknown suite $1 (known: unit sanity lint changelog sanity:host-pythons ${scenarios[*]} ${on_demand[*]/#/molecule:})"; return 2 ;;
   esac
 }
 
