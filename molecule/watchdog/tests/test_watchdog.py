@@ -66,3 +66,12 @@ def test_the_watchdog_still_runs_and_logged_what_it_did(host):
     assert host.run("kill -0 %s" % pid).rc == 0
     log = host.file("/var/log/lastgood/watchdog-demo.log").content_string
     assert "watching demo" in log and "rolled back from v3 to" in log, log
+
+
+def test_the_alert_url_stays_secret(host):
+    settings = host.file("/etc/lastgood/watchdog-demo.json")
+    assert settings.mode == 0o600 and settings.user == "root", oct(settings.mode)
+    assert "T0KEN-SECRET" in host.check_output("cat /etc/lastgood/watchdog-demo.json")
+    log = host.file("/var/log/lastgood/watchdog-demo.log").content_string
+    assert "alert URL http://127.0.0.1:9/... failed" in log, log[-2000:]
+    assert "T0KEN-SECRET" not in log and "S1GNATURE" not in log

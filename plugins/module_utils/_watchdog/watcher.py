@@ -330,9 +330,24 @@ class Watchdog:
             try:
                 status = post_json(self.config["alert_url"], payload)
                 if not 200 <= status < 300:
-                    self.log("alert URL %s answered %d" % (self.config["alert_url"], status))
+                    self.log("alert URL %s answered %d" % (shown_url(self.config["alert_url"]), status))
             except (OSError, ValueError, http.client.HTTPException) as error:
-                self.log("alert URL %s failed: %s" % (self.config["alert_url"], error))
+                self.log("alert URL %s failed: %s" % (shown_url(self.config["alert_url"]), error))
+
+
+def shown_url(url):
+    """What the log may say of an alert URL: its scheme, host and port.
+    A webhook's path, query and user info are often its secret."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = "[%s]" % host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    hidden = "/..." if (parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc) else ""
+    return "%s://%s%s%s" % (parts.scheme or "?", host, ":%d" % port if port else "", hidden)
 
 
 def post_json(url, payload, timeout=5.0):

@@ -353,3 +353,28 @@ def test_the_code_the_role_ships_runs_the_watchdog_without_anything_else(tmp_pat
     missing = subprocess.run([python, "-I", "-c", "import sys; sys.path.insert(0, %r); import %s" % (
         str(tmp_path / "lib"), _watchdog.MODULE)], capture_output=True, text=True, check=False)
     assert missing.returncode != 0 and "ModuleNotFoundError" in missing.stderr
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("https://hooks.example.com/services/T000/B000/XXXXSECRET", "https://hooks.example.com/..."),
+    ("http://user:token@127.0.0.1:9/hook?key=SECRET", "http://127.0.0.1:9/..."),
+    ("http://[::1]:8080", "http://[::1]:8080"),
+    ("https://alerts.example.com/", "https://alerts.example.com"),
+])
+def test_the_log_names_an_alert_url_without_its_secret(url, shown):
+    assert _watchdog.shown_url(url) == shown
+
+
+def test_a_failing_alert_url_is_logged_without_its_path_or_token(site):
+    # A port on the loopback nothing listens on: the POST fails for real.
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = dict(_watchdog.DEFAULTS, site="shop", base_dir=os.path.dirname(site.dir),
+                  alert_url="http://alerter:s3cret@127.0.0.1:%d/hook/T0KEN?sig=ABC" % port)
+    lines = []
+    watchdog = _watchdog.Watchdog(config, probe_fn=FakeProbe(site, {"v1"}), log=lines.append)
+    watchdog.alert({"event": "rolled_back", "release": "v2"})
+    assert len(lines) == 1 and "alert URL http://127.0.0.1:%d/... failed" % port in lines[0]
+    assert not any(secret in lines[0] for secret in ("s3cret", "T0KEN", "ABC", "alerter"))
