@@ -25,7 +25,8 @@ description:
     its reason.
   - The durations are, per host and release that was switched in and then failed, the time from the switch until
     the failure was detected (the failed probe, else the watchdog's alert or rollback) and until a known-good release
-    served again; and, for the hosts of the inventory group C(production) (all hosts without that group), the time
+    served again; and, for the hosts of the inventory group C(production) (or the one the extra variable
+    C(lastgood_production_group) names; all hosts without that group), the time
     they served a release that was not, or not yet, known good.
   - A run without release events prints nothing and writes no file.
   - Never fails a run; a problem of its own is one warning.
@@ -159,8 +160,9 @@ class CallbackModule(CallbackBase):
         inventory = getattr(manager, "_inventory", None)
         if inventory is not None:
             groups = inventory.get_groups_dict()
-            if "production" in groups:
-                self.production_hosts = set(groups["production"])
+            production_group = _plain_var(manager.extra_vars.get("lastgood_production_group")) or "production"
+            if production_group in groups:
+                self.production_hosts = set(groups[production_group])
 
     @_never_raises
     def v2_runner_on_ok(self, result):
