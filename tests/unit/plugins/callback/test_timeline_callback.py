@@ -172,6 +172,33 @@ def test_callback_takes_the_results_of_ansible_core_2_16_to_2_18(callback):
     assert callback._display.warnings == []
 
 
+class FakePlay:
+    def __init__(self, manager):
+        self.manager = manager
+
+    def get_variable_manager(self):
+        return self.manager
+
+
+@pytest.mark.parametrize("extra_vars, production", [
+    ({}, {"prod9"}),
+    ({"lastgood_production_group": "prod"}, {"prod1", "prod2"}),
+])
+def test_production_hosts_come_from_the_group_the_extra_vars_name(callback, tmp_path, extra_vars, production):
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    inventory_file = tmp_path / "hosts.ini"
+    inventory_file.write_text("[stage]\nstage1\n[prod]\nprod1\nprod2\n[production]\nprod9\n")
+    loader = DataLoader()
+    manager = VariableManager(loader=loader, inventory=InventoryManager(loader=loader, sources=[str(inventory_file)]))
+    manager._extra_vars = extra_vars
+    callback.v2_playbook_on_play_start(FakePlay(manager))
+    assert callback.production_hosts == production
+    assert callback._display.warnings == []
+
+
 def test_callback_never_raises(callback):
     class Broken:
         @property
