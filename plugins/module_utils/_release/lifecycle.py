@@ -81,6 +81,8 @@ def stage(site, state, release_id, src, check_mode):
         raise ReleaseError("release %s is registered with checksum %s, this src has %s" % (
             release_id, record.get("checksum"), checksum))
     if check_mode:
+        state["releases"][release_id] = new_record(checksum, probe)
+        add_event(state, "staged", release_id, checksum=checksum)
         return ["staged release %s (checksum %s)" % (release_id, checksum)]
     os.makedirs(site.releases_dir, exist_ok=True)
     secure_dir(site.releases_dir)
@@ -122,8 +124,7 @@ def switch(site, state, release_id, check_mode, allow_statuses=("staged", "valid
     current = site.current()
     if current == release_id:
         if record["status"] not in ("live", "known_good"):
-            if not check_mode:
-                set_status(state, release_id, "live")
+            set_status(state, release_id, "live")
             state["current"] = release_id
             return ["recorded release %s as live" % release_id]
         state["current"] = release_id
@@ -134,17 +135,19 @@ def switch(site, state, release_id, check_mode, allow_statuses=("staged", "valid
     if record["status"] not in allow_statuses:
         raise ReleaseError("release %s is %s; only a %s release can be switched in" % (
             release_id, record["status"], " or ".join(allow_statuses)))
+    # In check mode the registry is changed in memory only, so that the
+    # module's diff shows what would happen; nothing is saved.
+    replaced = state["releases"].get(current or "", {}).get("status")
+    if record["status"] == "known_good" and current and replaced != "known_good":
+        event = "rolled_back"
     if not check_mode:
-        replaced = state["releases"].get(current or "", {}).get("status")
-        if record["status"] == "known_good" and current and replaced != "known_good":
-            event = "rolled_back"
         replace_symlink(site.current_link, os.path.join("releases", release_id))
-        add_event(state, event, release_id, **{"from": current, "to": release_id})
-        if record["status"] != "known_good":
-            set_status(state, release_id, "live")
-        else:
-            record["live_at"] = now()
-        state["current"] = release_id
+    add_event(state, event, release_id, **{"from": current, "to": release_id})
+    if record["status"] != "known_good":
+        set_status(state, release_id, "live")
+    else:
+        record["live_at"] = now()
+    state["current"] = release_id
     return ["switched current from %s to %s" % (current or "nothing", release_id)]
 
 
@@ -156,8 +159,8 @@ def unswitch(site, state, check_mode):
     if not check_mode:
         os.unlink(site.current_link)
         fsync_dir(site.dir)
-        state["current"] = None
-        add_event(state, "rolled_back", None, **{"from": current, "to": None})
+    state["current"] = None
+    add_event(state, "rolled_back", None, **{"from": current, "to": None})
     return ["removed current (was %s)" % (current or "a broken link")]
 
 
@@ -172,12 +175,11 @@ def mark_known_good(site, state, release_id, check_mode):
         raise ReleaseError("release %s is damaged (%s): its files no longer match its manifest, so it cannot be "
                            "marked known_good; deploy a release to have a known-good one" % (
                                release_id, record.get("damage") or "its files differ"))
-    if not check_mode:
-        set_status(state, release_id, "known_good")
-        add_event(state, "known_good", release_id)
-        if state.get("known_good") != release_id:
-            state["previous_known_good"] = state.get("known_good")
-            state["known_good"] = release_id
+    set_status(state, release_id, "known_good")
+    add_event(state, "known_good", release_id)
+    if state.get("known_good") != release_id:
+        state["previous_known_good"] = state.get("known_good")
+        state["known_good"] = release_id
     return ["marked release %s known_good" % release_id]
 
 
@@ -188,16 +190,15 @@ def mark_failed(site, state, release_id, status, reason, check_mode):
         raise ReleaseError("release %s is live; a live release that fails is marked bad, not invalid" % release_id)
     if record["status"] == status and (reason is None or record.get("reason") == reason):
         return []
-    if not check_mode:
-        set_status(state, release_id, status)
-        add_event(state, status, release_id, reason=reason)
-        if reason is not None:
-            record["reason"] = reason
-        if state.get("known_good") == release_id:
-            state["known_good"] = state.get("previous_known_good")
-            state["previous_known_good"] = None
-        elif state.get("previous_known_good") == release_id:
-            state["previous_known_good"] = None
+    set_status(state, release_id, status)
+    add_event(state, status, release_id, reason=reason)
+    if reason is not None:
+        record["reason"] = reason
+    if state.get("known_good") == release_id:
+        state["known_good"] = state.get("previous_known_good")
+        state["previous_known_good"] = None
+    elif state.get("previous_known_good") == release_id:
+        state["previous_known_good"] = None
     return ["marked release %s %s" % (release_id, status)]
 
 
@@ -205,8 +206,7 @@ def mark_validated(site, state, release_id, check_mode):
     record = require_release(state, release_id)
     if record["status"] != "staged":
         return []
-    if not check_mode:
-        set_status(state, release_id, "validated")
+    set_status(state, release_id, "validated")
     return ["marked release %s validated" % release_id]
 
 
@@ -227,9 +227,9 @@ def remove(site, state, release_id, check_mode):
                            % release_id)
     if not check_mode:
         _remove_dir(site, release_id)
-        state["releases"].pop(release_id, None)
-        if state.get("previous_known_good") == release_id:
-            state["previous_known_good"] = None
+    state["releases"].pop(release_id, None)
+    if state.get("previous_known_good") == release_id:
+        state["previous_known_good"] = None
     return ["removed release %s" % release_id]
 
 

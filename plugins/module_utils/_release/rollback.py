@@ -88,10 +88,9 @@ def roll_back(site, state, release_id, reason, check_mode):
     actions = switch(site, state, release_id, check_mode, allow_statuses=("known_good",), event="rolled_back")
     if current in state["releases"]:
         actions += mark_failed(site, state, current, "bad", reason or "rolled back to %s" % release_id, check_mode)
-    if not check_mode:
-        state["known_good"] = release_id
-        older = known_good_by_age(state, exclude=release_id)
-        state["previous_known_good"] = older[0] if older else None
+    state["known_good"] = release_id
+    older = known_good_by_age(state, exclude=release_id)
+    state["previous_known_good"] = older[0] if older else None
     return actions
 
 

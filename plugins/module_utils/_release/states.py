@@ -46,8 +46,7 @@ def change(site, state, params, check_mode, extra, config_test=None):
     if note and params["release_id"] in state["releases"]:
         notes = state["releases"][params["release_id"]].setdefault("notes", {})
         if any(notes.get(key) != value for key, value in note.items()):
-            if not check_mode:
-                notes.update(note)
+            notes.update(note)
             actions = actions + ["noted %s on release %s" % (", ".join(sorted(note)), params["release_id"])]
     return actions
 

@@ -563,3 +563,38 @@ def test_release_info_tells_whether_php_fpm_runs(env, tmp_path, php_fpm_master):
     assert call(php_fpm_pidfile=pidfile)["php_fpm"]["running"] is False
     missing = str(tmp_path / "missing.pid")
     assert call(php_fpm_pidfile=missing)["php_fpm"] == {"pidfile": missing, "pid": None, "running": False}
+
+
+def _tree(path):
+    """Every entry under ``path``: its relative name, link target or content."""
+    found = {}
+    for directory, dirs, files in os.walk(str(path)):
+        for name in dirs + files:
+            full = os.path.join(directory, name)
+            relative = os.path.relpath(full, str(path))
+            if os.path.islink(full):
+                found[relative] = "-> " + os.readlink(full)
+            elif os.path.isfile(full):
+                with open(full, "rb") as handle:
+                    found[relative] = handle.read()
+            else:
+                found[relative] = "dir"
+    return found
+
+
+def test_check_mode_diff_shows_the_change_it_would_make_and_makes_none(env):
+    base, source, call = env
+    _deploy(call, source, "v1", V1)
+    _deploy(call, source, "v2", V2)
+    _deploy(call, source, "v3", V3)
+    untouched = _tree(base)
+    rolled = call(state="rolled_back", _ansible_check_mode=True, _ansible_diff=True)
+    assert rolled["changed"] and rolled["rollback"]["target"] == "v2"
+    assert "current: v3" in rolled["diff"]["before"] and "current: v2" in rolled["diff"]["after"]
+    assert "release v3: known_good" in rolled["diff"]["before"] and "release v3: bad" in rolled["diff"]["after"]
+    staged = call(release_id="v4", state="staged", src=source("v4", V1), _ansible_check_mode=True, _ansible_diff=True)
+    assert "release v4: staged" in staged["diff"]["after"] and "release v4" not in staged["diff"]["before"]
+    pruned = call(state="pruned", keep=1, _ansible_check_mode=True, _ansible_diff=True)
+    assert pruned["actions"] == ["removed release v1"]
+    assert "release v1: known_good" in pruned["diff"]["before"] and "release v1" not in pruned["diff"]["after"]
+    assert _tree(base) == untouched
