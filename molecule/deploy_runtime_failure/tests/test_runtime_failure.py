@@ -15,9 +15,28 @@ def test_back_on_v1(host):
 
 def test_the_failing_release_is_bad(host):
     state = registry(host)
-    bad = [r for r in state["releases"].values() if r["status"] == "bad"]
-    assert len(bad) == 1, state["releases"]
-    assert "Probe the release" in bad[0]["reason"]
+    bad = {release_id: r for release_id, r in state["releases"].items() if r["status"] == "bad"}
+    assert len(bad) == 2, state["releases"]
+    probe_failed = [r for release_id, r in bad.items() if release_id != "hook-fails"]
+    assert "Probe the release" in probe_failed[0]["reason"]
+
+
+def test_a_failing_after_switch_hook_rolled_back_like_a_failed_probe(host):
+    state = registry(host)
+    hooked = state["releases"]["hook-fails"]
+    assert hooked["status"] == "bad" and "smoke test of hook-fails failed (after_switch hook)" in hooked["reason"]
+    events = [(event["event"], event["release"]) for event in state["events"]]
+    assert events.index(("switched", "hook-fails")) < events.index(("bad", "hook-fails"))
+    assert state["current"] == state["known_good"] != "hook-fails"
+
+
+def test_a_before_switch_hook_that_wrote_into_the_release_switched_nothing(host):
+    state = registry(host)
+    refused = state["releases"]["hook-writes"]
+    # Refused before the switch: validated, never live, and left as the hook left it.
+    assert refused["status"] == "validated", refused
+    assert ("switched", "hook-writes") not in [(event["event"], event["release"]) for event in state["events"]]
+    assert host.file("/srv/lastgood/demo/releases/hook-writes/app/warmed.txt").exists
 
 
 def test_failures_under_load_were_few_and_short(host):
