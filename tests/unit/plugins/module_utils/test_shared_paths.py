@@ -34,7 +34,9 @@ def _bundle(root, release_id, extra=None):
     return src
 
 
-def _deploy(site, state, release_id, extra=None, shared_paths=SHARED, writable_paths=WRITABLE):
+def _deploy(site, state, release_id, extra=None, shared_paths=None, writable_paths=None):
+    shared_paths = SHARED if shared_paths is None else shared_paths
+    writable_paths = WRITABLE if writable_paths is None else writable_paths
     src = _bundle(os.path.dirname(site.dir), release_id, extra)
     lifecycle.stage(site, state, release_id, src, False, shared_paths=shared_paths, writable_paths=writable_paths)
     lifecycle.switch(site, state, release_id, False)
