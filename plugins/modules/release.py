@@ -70,6 +70,47 @@ options:
   src:
     description: With O(state=staged), the directory on the managed host to stage.
     type: path
+  shared_paths:
+    description:
+      - With O(state=staged), paths inside the release (files or directories, such as V(app/uploads) or
+        V(app/.env)) that the application writes and every release shares. Each lives in
+        C(<base_dir>/<site>/shared/<path>); in the staged release it becomes an absolute symlink to that place,
+        replacing whatever the bundle holds there. When C(shared/<path>) does not exist yet it is created from the
+        bundle's copy, or else as an empty directory, owned by O(writable_owner) and O(writable_group); an existing
+        one is never changed, and C(shared/) is never pruned.
+      - Left out of the release's manifest check (as long as the link is in place), so an upload does not make a
+        known-good release damaged for O(state=rolled_back), O(state=verified), O(state=repaired),
+        M(lastgood.webstack.release_info) or the watchdog. The release's checksum stays the one of its bundle.
+      - Recorded with the release; staging the same release id again with other O(shared_paths) is refused.
+      - Refused with nothing staged - an absolute path, C(..), a wildcard, a path inside another shared path, a
+        path also under O(writable_paths), a C(shared/<path>) that leads out of the site's directory through a
+        symlink, or a C(shared/<path>) that is a directory where the bundle has a file (or the reverse).
+    type: list
+    elements: str
+    default: []
+  writable_paths:
+    description:
+      - With O(state=staged), globs of paths inside the release that the application may write, one copy per
+        release, such as V(app/cache/**) (everything under C(app/cache)) or V(app/var/*). C(*) and C(?) match
+        within one path segment, a whole C(**) segment any number of them, C([...]) as in the shell.
+      - Files added, changed or removed there are not damage to the release (they are left out of its manifest
+        check); anything else written into a release still is, and a rollback names the file.
+      - The directory before each glob's first wildcard (created when the bundle has none) and the directories
+        the glob matches are given to O(writable_owner) and O(writable_group).
+      - Recorded with the release; staging the same release id again with other O(writable_paths) is refused.
+    type: list
+    elements: str
+    default: []
+  writable_owner:
+    description:
+      - With O(state=staged), the user (name or uid) that owns the shared paths the module creates and the
+        directories of O(writable_paths), the one the application runs as (the PHP-FPM pool's C(user), V(www-data)
+        on Debian; the P(lastgood.webstack.deploy#role) role passes V(www-data) by default).
+      - Not set, they belong to the user the module runs as.
+    type: str
+  writable_group:
+    description: With O(state=staged), the group (name or gid) of the same paths; not set, left as created.
+    type: str
   reason:
     description:
       - With O(state=invalid), O(state=bad) or O(state=rolled_back), why; kept in the registry.
@@ -208,6 +249,17 @@ EXAMPLES = r"""
     release_id: 20261124T1015
     state: staged
     src: /var/tmp/shop-20261124T1015
+
+- name: Stage a release whose uploads and .env live in shared/ and whose cache is its own to write
+  lastgood.webstack.release:
+    site: shop
+    release_id: 20261124T1015
+    state: staged
+    src: /var/tmp/shop-20261124T1015
+    shared_paths: [app/uploads, app/.env]
+    writable_paths: ["app/cache/**"]
+    writable_owner: www-data
+    writable_group: www-data
 
 - name: Switch it in
   lastgood.webstack.release:
@@ -370,6 +422,10 @@ ARGUMENT_SPEC = dict(
         "staged", "validated", "live", "known_good", "invalid", "bad", "absent", "pruned",
         "unswitched", "verified", "leased", "unleased", "rolled_back", "frozen", "thawed", "repaired"]),
     src=dict(type="path"),
+    shared_paths=dict(type="list", elements="str", default=[]),
+    writable_paths=dict(type="list", elements="str", default=[]),
+    writable_owner=dict(type="str"),
+    writable_group=dict(type="str"),
     reason=dict(type="str"),
     note=dict(type="dict"),
     config_test=dict(type="str", choices=["nginx", "apache"]),

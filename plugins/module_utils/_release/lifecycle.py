@@ -37,9 +37,32 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release.registr
     prune_candidates,
     set_status,
 )
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.shared import (
+    check_paths,
+    link_shared,
+    make_writable,
+    paths_of,
+    plan_shared,
+    shared_root,
+)
 
 
-def stage(site, state, release_id, src, check_mode):
+def _record(checksum, probe, shared, writable):
+    record = new_record(checksum, probe)
+    if shared:
+        record["shared_paths"] = shared
+    if writable:
+        record["writable_paths"] = writable
+    return record
+
+
+def stage(site, state, release_id, src, check_mode, shared_paths=None, writable_paths=None, owner_ids=(-1, -1)):
+    """Copy ``src`` to the release's folder and register it. ``shared_paths``
+    become links to ``<site>/shared/`` and ``writable_paths`` (globs) the
+    application's to write, owned by ``owner_ids`` (uid, gid; -1 leaves
+    it); both are recorded with the release and left out of its manifest
+    check (see shared.py). The checksum is the bundle's as given."""
+    shared, writable = check_paths(shared_paths, writable_paths)
     if not os.path.isdir(src):
         raise ReleaseError("src %s is not a directory on the host" % src)
     probe = read_probe(src)
@@ -73,17 +96,36 @@ def stage(site, state, release_id, src, check_mode):
         if record is None:
             # Staged on disk but not registered (a run died in between).
             if not check_mode:
-                state["releases"][release_id] = new_record(checksum, probe)
+                state["releases"][release_id] = _record(checksum, probe, shared, writable)
                 add_event(state, "staged", release_id, checksum=checksum)
             return ["registered release %s" % release_id]
+        if paths_of(record) != (shared, writable):
+            raise ReleaseError(
+                "release %s was staged with shared_paths %s and writable_paths %s, not %s and %s; a staged release "
+                "never changes: give it a new release_id (or remove it with state=absent and stage it again)" % (
+                    release_id, paths_of(record)[0], paths_of(record)[1], shared, writable))
         return []
     if record is not None and record.get("checksum") not in (None, checksum):
         raise ReleaseError("release %s is registered with checksum %s, this src has %s" % (
             release_id, record.get("checksum"), checksum))
+    plan = plan_shared(site, src, shared)
+    linked = ["linked %s to %s/%s" % (path, shared_root(site), path) for path in shared]
     if check_mode:
-        state["releases"][release_id] = new_record(checksum, probe)
+        state["releases"][release_id] = _record(checksum, probe, shared, writable)
         add_event(state, "staged", release_id, checksum=checksum)
-        return ["staged release %s (checksum %s)" % (release_id, checksum)]
+        return ["staged release %s (checksum %s)" % (release_id, checksum)] + linked
+    seeded = _copy_in(site, release_id, src, manifest, plan, writable, owner_ids)
+    fsync_dir(site.releases_dir)
+    state["releases"][release_id] = _record(checksum, probe, shared, writable)
+    add_event(state, "staged", release_id, checksum=checksum)
+    return again + ["staged release %s (checksum %s)" % (release_id, checksum)] + seeded + linked
+
+
+def _copy_in(site, release_id, src, manifest, plan, writable, owner_ids):
+    """Copy ``src`` into the release's folder through a temporary one, with
+    its shared paths linked and its writable paths given to the
+    application; what was created in shared/."""
+    dest = site.release_dir(release_id)
     os.makedirs(site.releases_dir, exist_ok=True)
     secure_dir(site.releases_dir)
     temporary = os.path.join(site.releases_dir, ".%s.%d.staging" % (release_id, os.getpid()))
@@ -97,6 +139,10 @@ def stage(site, state, release_id, src, check_mode):
         copied = "".join(manifest_lines(temporary))
         if copied != manifest:
             raise ReleaseError("src %s changed while it was staged; stage it again" % src)
+        if plan and not os.path.isdir(shared_root(site)):
+            os.mkdir(shared_root(site), 0o755)
+        seeded = link_shared(site, temporary, plan, *owner_ids)
+        make_writable(temporary, writable, *owner_ids)
         write_atomic(os.path.join(temporary, MANIFEST), manifest.encode("utf-8", "surrogateescape"))
         os.rename(temporary, dest)
     except BaseException as error:
@@ -108,10 +154,7 @@ def stage(site, state, release_id, src, check_mode):
                 "removed. Free space on that filesystem, or remove old releases (state=pruned), then stage again"
                 % (release_id, site.releases_dir, format_size(tree_size(src)), src))
         raise
-    fsync_dir(site.releases_dir)
-    state["releases"][release_id] = new_record(checksum, probe)
-    add_event(state, "staged", release_id, checksum=checksum)
-    return again + ["staged release %s (checksum %s)" % (release_id, checksum)]
+    return seeded
 
 
 def switch(site, state, release_id, check_mode, allow_statuses=("staged", "validated", "live", "known_good"),

@@ -24,6 +24,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release.layout 
     shown_name,
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.registry import require_release
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.shared import ignored, paths_of, wrong_links
 
 
 def read_probe(root):
@@ -167,11 +168,16 @@ def checksum_of(manifest_text):
     return hashlib.sha256(manifest_text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def compare_manifest(recorded_text, actual_lines):
+def compare_manifest(recorded_text, actual_lines, shared=(), writable=()):
     """Differences between a recorded manifest and the tree: lists of
-    changed, missing and added paths."""
+    changed, missing and added paths. Paths under the ``shared`` paths and
+    those the ``writable`` globs match are left out on both sides (see
+    shared.ignored): the application writes them."""
     recorded = _manifest_entries(recorded_text)
     actual = _manifest_entries("".join(actual_lines))
+    if shared or writable:
+        recorded = {path: digest for path, digest in recorded.items() if not ignored(path, shared, writable)}
+        actual = {path: digest for path, digest in actual.items() if not ignored(path, shared, writable)}
     changed = sorted(path for path in recorded if path in actual and actual[path] != recorded[path])
     missing = sorted(path for path in recorded if path not in actual)
     added = sorted(path for path in actual if path not in recorded)
@@ -200,7 +206,9 @@ def format_size(count):
 
 
 def verify(site, state, release_id):
-    """Recompute the manifest of a staged release; the differences, or None."""
+    """Recompute the manifest of a staged release; the differences, or None.
+    The shared and writable paths recorded for the release at staging are
+    left out, as long as each shared path is still its link to shared/."""
     record = require_release(state, release_id)
     path = site.release_dir(release_id)
     if not os.path.isdir(path):
@@ -211,7 +219,11 @@ def verify(site, state, release_id):
         return {"changed": [], "missing": [MANIFEST], "added": []}
     if checksum_of(recorded) != record.get("checksum"):
         return {"changed": [MANIFEST], "missing": [], "added": []}
-    differences = compare_manifest(recorded, manifest_lines(path, strict=False))
+    shared, writable = paths_of(record)
+    differences = compare_manifest(recorded, manifest_lines(path, strict=False), shared, writable)
+    # A shared path is the application's only while it is the link to shared/.
+    differences["changed"] = sorted(differences["changed"] + [
+        "%s (no longer the link to %s)" % (link, "shared/" + link) for link in wrong_links(site, path, shared)])
     if any(differences.values()):
         return differences
     return None

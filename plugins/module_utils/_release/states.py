@@ -20,6 +20,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release import 
     registry,
     repair,
     rollback,
+    shared,
 )
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import read_pid, running_php_fpm
 
@@ -88,7 +89,9 @@ def change_state(site, state, params, check_mode, extra, config_test=None):
     if wanted == "staged":
         if not params["src"]:
             raise layout.ReleaseError("state=staged needs src, the directory on the host to stage")
-        return lifecycle.stage(site, state, release_id, params["src"], check_mode)
+        return lifecycle.stage(site, state, release_id, params["src"], check_mode,
+                               shared_paths=params.get("shared_paths"), writable_paths=params.get("writable_paths"),
+                               owner_ids=owner_ids(params))
     if wanted == "validated":
         return lifecycle.mark_validated(site, state, release_id, check_mode)
     if wanted == "live":
@@ -191,3 +194,11 @@ def change_locked(site, params, check_mode, extra, config_test=None):
             time.sleep(0.2)
     switched = wanted in ("live", "unswitched") or (wanted == "rolled_back" and switched_from != site.current())
     return dict(state=state, before=before, actions=actions, events=new_events, switched=switched)
+
+
+def owner_ids(params):
+    """``(uid, gid)`` of the writable_owner and writable_group options (-1 for one not given)."""
+    import grp
+    import pwd
+    return shared.resolve_ids(params.get("writable_owner"), params.get("writable_group"),
+                              lambda name: pwd.getpwnam(name).pw_uid, lambda name: grp.getgrnam(name).gr_gid)

@@ -598,3 +598,35 @@ def test_check_mode_diff_shows_the_change_it_would_make_and_makes_none(env):
     assert pruned["actions"] == ["removed release v1"]
     assert "release v1: known_good" in pruned["diff"]["before"] and "release v1" not in pruned["diff"]["after"]
     assert _tree(base) == untouched
+
+
+def test_staged_with_shared_and_writable_paths_through_the_module(env):
+    base, source, call = env
+    files = dict(V1, **{"app/uploads/.keep": ""})
+    paths = dict(shared_paths=["app/uploads"], writable_paths=["app/cache/**"])
+    checked = call(release_id="v1", state="staged", src=source("v1", files), _ansible_check_mode=True, **paths)
+    assert checked["changed"] and not (base / "shop" / "shared").exists()
+    result = call(release_id="v1", state="staged", src=source("v1", files), **paths)
+    assert result["release"]["shared_paths"] == ["app/uploads"]
+    assert result["release"]["writable_paths"] == ["app/cache/**"]
+    call(release_id="v1", state="live")
+    (base / "shop" / "releases" / "v1" / "app" / "uploads" / "a.jpg").write_text("jpeg")
+    (base / "shop" / "releases" / "v1" / "app" / "cache" / "c.php").write_text("c")
+    assert call(release_id="v1", state="verified")["differences"] == {"changed": [], "missing": [], "added": []}
+    (base / "shop" / "releases" / "v1" / "app" / "stray.php").write_text("s")
+    failed = call(expect_ok=False, release_id="v1", state="verified")
+    assert failed["msg"] == "release v1 differs from its manifest: added: app/stray.php"
+
+
+@pytest.mark.parametrize("paths, message", [
+    (dict(shared_paths=["/srv/uploads"]), "shared_paths: /srv/uploads is absolute"),
+    (dict(writable_paths=["app/../../x/*"]), "writable_paths: app/../../x/* climbs out with .."),
+    (dict(shared_paths=["app/cache"], writable_paths=["app/cache/*"]), "app/cache is both a shared path"),
+    (dict(shared_paths=["app/uploads"], writable_owner="no-such-user-here"),
+     "writable_owner no-such-user-here does not exist"),
+])
+def test_staged_refuses_bad_paths_clearly(env, paths, message):
+    base, source, call = env
+    result = call(expect_ok=False, release_id="v1", state="staged", src=source("v1", V1), **paths)
+    assert message in result["msg"]
+    assert not (base / "shop" / "releases" / "v1").exists()
