@@ -1,4 +1,7 @@
-"""What the site role leaves on each host, checked on the host itself."""
+"""What the site role leaves on each host, checked on the host itself, and
+what deploy --check left (nothing) before and after a real deploy."""
+
+import json
 
 SITE_DIR = "/srv/lastgood/demo"
 
@@ -36,12 +39,18 @@ def test_services_run(host):
     assert host.socket("unix:///run/php/php8.2-fpm.sock").is_listening
 
 
-def test_hand_placed_release_is_served_by_php(host):
-    assert host.file(SITE_DIR + "/current").linked_to == SITE_DIR + "/releases/v1"
+def test_v2_went_out_over_the_hand_placed_release_and_v3_was_only_checked(host):
+    # side_effect.yml: deploy --check of v2 (nothing changed), a real deploy of
+    # v2 through the pipeline, then deploy --check of v3 (nothing changed).
+    assert host.file(SITE_DIR + "/releases/v1").is_directory
+    assert host.file(SITE_DIR + "/current").linked_to == SITE_DIR + "/releases/v2"
+    assert not host.file(SITE_DIR + "/releases/v3").exists
+    state = json.loads(host.file(SITE_DIR + "/state.json").content_string)
+    assert state["current"] == state["known_good"] == "v2" and "v3" not in state["releases"]
     response = host.run(
-        "curl -sS -o /dev/stdout -w '\\n%{http_code}' http://127.0.0.1/"
+        "curl -sS -o /dev/stdout -w '\\n%{http_code}' -H 'Host: demo.test' http://127.0.0.1/"
     )
     assert response.rc == 0, response.stderr
     body, _newline, status = response.stdout.rpartition("\n")
     assert status == "200", response.stdout
-    assert body.startswith("lastgood demo release v1 on PHP 8.2"), body
+    assert body.startswith("lastgood demo release v2 on PHP 8.2"), body
