@@ -14,8 +14,10 @@ version_added: 0.1.0
 description:
   - Copies the web server's configuration directory to a temporary directory, rewrites the copy so that the
     live paths of O(path_map) point at their candidates (a staged release in place of C(current)), and runs the
-    server's own test on it, C(nginx -t -c <copy>/nginx.conf), C(apache2ctl -t) with C(APACHE_CONFDIR=<copy>), or
-    C(php-fpm<version> -t -y <copy>/php-fpm.conf) for the pools a release brings.
+    server's own test on it, C(nginx -T -q -c <copy>/nginx.conf), C(apache2ctl -t -D DUMP_INCLUDES) with
+    C(APACHE_CONFDIR=<copy>), or C(php-fpm<version> -t -y <copy>/php-fpm.conf) for the pools a release brings.
+  - For nginx and Apache, returns the configuration files the test loaded (from nginx's dump and Apache's list of
+    includes) as live paths, so that a caller can check that a staged release's own files were among them.
   - The live configuration and the live release are not touched; the copy is removed afterwards.
   - Output of the server is translated back to live paths.
 author:
@@ -77,10 +79,26 @@ rc:
   type: int
   sample: 0
 output:
-  description: What the server's test printed (stderr then stdout), with paths of the copy shown as live paths.
+  description:
+    - What the server's test printed (stderr then stdout), with paths of the copy shown as live paths, without
+      nginx's dump of the configuration and Apache's list of included files (see RV(config_files)).
   returned: always
   type: str
-  sample: "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok"
+  sample: "nginx: [warn] conflicting server name \"shop.test\" on 0.0.0.0:80, ignored"
+config_files:
+  description:
+    - The configuration files the server's test loaded, each once, in loading order, as live paths, the copy's
+      files as the files of O(config_dir) and the candidates of O(path_map) as their live prefix (a staged
+      release's files as C(current)'s).
+    - From the C(# configuration file <path>:) lines of C(nginx -T) and the list of C(apachectl -t -D DUMP_INCLUDES);
+      always empty for PHP-FPM, whose test does not list them.
+    - A line of a configuration file's own text that reads exactly like the header nginx writes before each
+      file is taken for one.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nginx/nginx.conf, /etc/nginx/mime.types, /etc/nginx/sites-enabled/shop.conf,
+           /srv/lastgood/shop/current/nginx/shop.conf, /etc/nginx/snippets/fastcgi-php.conf]
 cmd:
   description: The command that ran, on the copy.
   returned: always
@@ -124,12 +142,12 @@ def main():
     binary = server_binary(lambda name, required, dirs: module.get_bin_path(name, required=required, opt_dirs=dirs),
                            server, config_dir)
     try:
-        rc, output, cmd = test_candidate(server, config_dir, path_map, binary,
-                                         lambda cmd, environ: module.run_command(cmd, environ_update=environ),
-                                         module.params["tmp_dir"])
+        rc, output, cmd, files = test_candidate(server, config_dir, path_map, binary,
+                                                lambda cmd, environ: module.run_command(cmd, environ_update=environ),
+                                                module.params["tmp_dir"])
     except OSError as error:
         module.fail_json(msg="cannot copy %s for the test: %s: %s" % (config_dir, error.filename, error.strerror))
-    result = dict(changed=False, rc=rc, output=output, cmd=cmd)
+    result = dict(changed=False, rc=rc, output=output, cmd=cmd, config_files=files)
     if rc != 0:
         module.fail_json(msg="%s refuses the candidate configuration: %s" % (server, output or "exit %d" % rc), **result)
     module.exit_json(**result)

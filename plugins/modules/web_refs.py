@@ -271,11 +271,25 @@ php_include_path:
   elements: str
   sample: [".:/usr/share/php:/srv/app/lib"]
 files_parsed:
-  description: Every configuration file read, in reading order.
+  description:
+    - Every configuration file read, in reading order, where it was read (after O(path_map)); a file included
+      again is listed again.
   returned: always
   type: list
   elements: str
   sample: [/etc/nginx/nginx.conf, /etc/nginx/mime.types, /etc/nginx/sites-enabled/default]
+config_files:
+  description:
+    - The configuration files read, each once, in reading order, as live paths (before O(path_map)), as the server
+      would name them once the release is switched in.
+    - Whether a staged release's own files are among them tells whether the live configuration includes the
+      release at all (the deploy role refuses a release it does not); compare with
+      RV(lastgood.webstack.config_test#module:config_files), what the server's own test loaded.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nginx/nginx.conf, /etc/nginx/mime.types, /etc/nginx/sites-enabled/shop.conf,
+           /srv/lastgood/shop/current/nginx/shop.conf]
 counts:
   description: The number of findings of each severity.
   returned: always
@@ -383,6 +397,7 @@ def main():
         php_hidden=report.php_hidden,
         php_include_path=report.php_include_path,
         files_parsed=result.files_parsed,
+        config_files=result.config_files,
         counts=report.counts(),
         pool_sockets=sockets,
     )

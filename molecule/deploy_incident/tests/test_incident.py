@@ -12,15 +12,25 @@ def test_v1_stays_live(host):
     check_live(host, "v1")
 
 
-def test_both_bad_releases_are_invalid_with_their_findings(host):
+def test_the_three_refused_releases_are_invalid_with_their_reasons(host):
     state = registry(host)
-    invalid = sorted((r for r in state["releases"].values() if r["status"] == "invalid"), key=lambda r: r["staged_at"])
-    assert len(invalid) == 2, state["releases"]
-    config, php = invalid
+    invalid = sorted((dict(r, id=i) for i, r in state["releases"].items() if r["status"] == "invalid"),
+                     key=lambda r: r["staged_at"])
+    assert len(invalid) == 3, state["releases"]
+    not_included, config, php = invalid
+    assert not_included["id"] == "v2-not-included"
+    assert "The live nginx configuration on incident1 does not include release v2-not-included of demo: " \
+        "web_refs did not read /srv/lastgood/demo/current/nginx/demo.conf" in not_included["reason"]
     assert "front.php does not exist" in config["reason"]
     assert "demo.conf:17: fastcgi_param" in config["reason"]
     assert "app/index.php:4: require_once:" in php["reason"]
     assert "lib/release.phpp does not exist" in php["reason"]
+
+
+def test_the_site_include_line_is_back(host):
+    include = host.file("/etc/nginx/sites-enabled/demo.conf")
+    assert include.exists
+    assert "include /srv/lastgood/demo/current/nginx/*.conf;" in include.content_string
 
 
 def test_v1_answered_every_request_throughout(host):

@@ -105,8 +105,8 @@ def candidate_config_test(site, server, find_binary, run):
 
     def config_test(target):
         try:
-            rc, output, _cmd = test_candidate(server, config_dir, {site.current_link: site.release_dir(target)},
-                                              binary, run)
+            rc, output, _cmd, _files = test_candidate(
+                server, config_dir, {site.current_link: site.release_dir(target)}, binary, run)
         except OSError as error:
             raise ReleaseError("cannot copy %s for the config test: %s: %s" % (
                 config_dir, error.filename, error.strerror))

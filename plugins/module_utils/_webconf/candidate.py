@@ -13,6 +13,9 @@ import os
 import shutil
 import tempfile
 
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.loaded import loaded_files
+
 MAX_CONFIG_FILE = 4 * 1024 * 1024
 
 
@@ -111,24 +114,30 @@ def server_binary(get_bin_path, server, config_dir):
 
 
 def test_command(server, binary, copy):
-    """The argv and environment of the server's test on the copy."""
+    """The argv and environment of the server's test on the copy: for nginx
+    and Apache, a test that also says which files it loaded (``nginx -T``
+    dumps them, ``-D DUMP_INCLUDES`` lists them)."""
     environ = {"LC_ALL": "C"}
     if server == "nginx":
-        return [binary, "-t", "-q", "-c", os.path.join(copy, "nginx.conf")], environ
+        return [binary, "-T", "-q", "-c", os.path.join(copy, "nginx.conf")], environ
     if server == "php-fpm":
         cmd = [binary, "-t", "-y", os.path.join(copy, "php-fpm.conf")]
         if os.path.isfile(os.path.join(copy, "php.ini")):
             cmd += ["-c", os.path.join(copy, "php.ini")]
         return cmd, environ
     environ["APACHE_CONFDIR"] = copy
-    return [binary, "-t"], environ
+    return [binary, "-t", "-D", "DUMP_INCLUDES"], environ
 
 
 def test_candidate(server, config_dir, path_map, binary, run_command, tmp_dir=None):
     """Run the server's own test on a candidate copy of ``config_dir`` with
     ``path_map`` applied. ``run_command(argv, environ_update)`` returns
-    ``(rc, out, err)``. Returns ``(rc, output, cmd)`` with the output in live
-    paths. Raises OSError when the copy cannot be made."""
+    ``(rc, out, err)``. Returns ``(rc, output, cmd, files)``: the output in
+    live paths, without nginx's dump and Apache's list of includes, and the
+    configuration files the test loaded, as live paths (the copy's as
+    ``config_dir``'s, the candidates' of ``path_map`` as their live prefix's;
+    none for PHP-FPM, whose test does not list them). Raises OSError when
+    the copy cannot be made."""
     config_dir = config_dir.rstrip("/")
     copy = make_candidate(config_dir, path_map, tmp_dir)
     try:
@@ -136,4 +145,8 @@ def test_candidate(server, config_dir, path_map, binary, run_command, tmp_dir=No
         rc, out, err = run_command(cmd, environ)
     finally:
         shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
-    return rc, translate_back((err or "") + (out or ""), copy, config_dir).strip(), cmd
+    files, rest = loaded_files(server, out or "")
+    live = PathMap(path_map)
+    files = [live.unapply(translate_back(path, copy, config_dir)) for path in files]
+    output = translate_back((err or "") + ("\n" if err and rest else "") + rest, copy, config_dir).strip()
+    return rc, output, cmd, files

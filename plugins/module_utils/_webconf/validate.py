@@ -20,13 +20,24 @@ DEFAULT_CONFIG = {
 
 
 class Result:
-    """A Report plus the files that were read to fill it."""
+    """A Report plus the files that were read to fill it: ``files_parsed``
+    where they were read (after path_map), in reading order, a file
+    included again each time; ``config_files`` the same files as the server
+    would name them (live paths, before path_map), each once."""
 
-    __slots__ = ("report", "files_parsed")
+    __slots__ = ("report", "files_parsed", "config_files")
 
-    def __init__(self, report, files_parsed):
+    def __init__(self, report, files_parsed, path_map=None):
         self.report = report
         self.files_parsed = files_parsed
+        path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
+        self.config_files = []
+        seen = set()
+        for path in files_parsed:
+            live = path_map.unapply(path)
+            if live not in seen:
+                seen.add(live)
+                self.config_files.append(live)
 
 
 def validate(server, config=None, path_map=None, check_sockets=True, apache_version=None,
@@ -64,7 +75,7 @@ def _validate(server, config, path_map, check_sockets, apache_version, apache_de
         apache_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
     if roots:
         check_allowed_roots(report, roots)
-    return Result(report, list(loader.files_parsed))
+    return Result(report, list(loader.files_parsed), path_map)
 
 
 def check_allowed_roots(report, roots):

@@ -262,7 +262,7 @@ def test_the_config_test_runs_the_server_on_a_candidate_copy(site, tmp_path, mon
     watchdog.step()
     assert site.current() == "v1", alerts
     argv, included = seen.read_text().splitlines()
-    assert argv.startswith("-t -q -c ") and argv.endswith("/nginx.conf")
+    assert argv.startswith("-T -q -c ") and argv.endswith("/nginx.conf")
     assert included == "include %s/nginx/*.conf;" % site.release_dir("v1")
 
 

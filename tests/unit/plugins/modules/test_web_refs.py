@@ -35,6 +35,7 @@ def test_sound_config_exits_unchanged(tmp_path, capsys):
     assert result["findings"] == []
     assert result["php_entrypoints"] == ["%s/www/index.php" % tmp_path]
     assert result["files_parsed"] == [str(config)]
+    assert result["config_files"] == [str(config)]
     assert result["counts"] == {"error": 0, "warning": 0, "info": 0}
     assert {r["kind"] for r in result["references"]} == {"root", "index"}
 
@@ -63,6 +64,34 @@ def test_path_map_option(tmp_path, capsys):
                               path_map={"/srv/site/current": str(tmp_path)})
     assert code == 0, result.get("msg")
     assert result["php_entrypoints"] == ["/srv/site/current/www/index.php"]
+
+
+def test_config_files_name_a_staged_release_by_its_live_path(tmp_path, capsys):
+    """files_parsed says where each file was read, config_files what the
+    server would read once the release is live: each once, before path_map.
+    Without the site's include line the release's file is not among them."""
+    release = tmp_path / "releases" / "r2"
+    (release / "nginx").mkdir(parents=True)
+    (release / "www").mkdir()
+    (release / "www" / "index.php").write_text("<?php\n")
+    (release / "nginx" / "shop.conf").write_text(
+        "server {\n  root /srv/shop/current/www;\n  index index.php;\n"
+        "  location /a { include %s/params; }\n  location /b { include %s/params; }\n}\n" % (tmp_path, tmp_path))
+    (tmp_path / "params").write_text("# fastcgi_params\n")
+    include = "  include /srv/shop/current/nginx/*.conf;\n"
+    config = tmp_path / "nginx.conf"
+    config.write_text("http {\n%s}\n" % include)
+    path_map = {"/srv/shop/current": str(release)}
+    code, result = run_module(capsys, server="nginx", config=str(config), path_map=path_map)
+    assert code == 0, result.get("msg")
+    params = str(tmp_path / "params")
+    assert result["files_parsed"] == [str(config), str(release / "nginx" / "shop.conf"), params, params]
+    assert result["config_files"] == [str(config), "/srv/shop/current/nginx/shop.conf", params]
+
+    config.write_text("http {\n}\n")
+    code, result = run_module(capsys, server="nginx", config=str(config), path_map=path_map)
+    assert code == 0, result.get("msg")
+    assert result["config_files"] == [str(config)]
 
 
 def test_syntax_error_is_a_clear_failure_with_file_and_line(tmp_path, capsys):
