@@ -54,3 +54,16 @@ def test_v2_went_out_over_the_hand_placed_release_and_v3_was_only_checked(host):
     body, _newline, status = response.stdout.rpartition("\n")
     assert status == "200", response.stdout
     assert body.startswith("lastgood demo release v2 on PHP 8.2"), body
+
+
+def test_the_docs_example_bundle_is_live_with_its_shared_and_writable_paths(host):
+    # side_effect.yml deploys docs/examples/shop-bundle as docs/examples/README.md says.
+    shop = "/srv/lastgood/shop"
+    state = json.loads(host.file(shop + "/state.json").content_string)
+    assert state["current"] == state["known_good"]
+    release = state["releases"][state["current"]]
+    assert release["shared_paths"] == ["app/.env", "app/public/uploads"]
+    assert host.file(shop + "/current/app/.env").linked_to == shop + "/shared/app/.env"
+    assert host.file(shop + "/shared/app/.env").is_file
+    assert host.file(shop + "/shared/app/public/uploads/hello.txt").user == "www-data"
+    assert host.file(shop + "/current/app/var/cache/views.txt").user == "www-data"
