@@ -57,7 +57,7 @@ run_suite() {
 
 # Seconds each scenario took in CI, to start the longest first; a scenario
 # not listed starts last.
-longest_first=(apache incident bullseye trixie ssh freeze kill deploy watchdog watchdog_systemd deploy_incident sanity:host-pythons host_pythons deploy_runtime_failure default site_apache)
+longest_first=(apache incident bullseye trixie ssh deploy freeze kill default watchdog watchdog_systemd deploy_incident sanity:host-pythons host_pythons deploy_runtime_failure site_apache)
 
 results="$logs/results"
 : >"$results"
