@@ -36,10 +36,10 @@ from controller_run import is_stale  # noqa: E402
 
 SITE_DIR = "/srv/lastgood/demo"
 # The kill points of the README's test command (--points ci): a boundary
-# while the site is held and the release being staged, the boundary right
-# before the switch, the one after it (the release live, not yet known
-# good), and one moment inside the switch. --points all runs every boundary.
-CI_BOUNDARIES = ("Stage the release in the registry", "Probe the release")
+# while the site is held and the release being staged, the boundary after
+# the guarded switch (the release known good, the lease still held), and one
+# moment inside the guarded switch. --points all runs every boundary.
+CI_BOUNDARIES = ("Stage the release in the registry", "Remove old releases")
 CI_SWITCH_KILLS = 1
 SWITCH_TASK = "Point current at the release"
 
@@ -142,8 +142,8 @@ def choose_points(tasks, wanted, rng):
     random moments inside the switch-and-reload task."""
     switch = [index for index, name in enumerate(tasks, 1) if SWITCH_TASK in name]
     boundaries = [(index, 0.0) for index in range(1, len(tasks) + 1)]
-    # The module runs about 0.3 s, most of it Python starting; the switch and
-    # reload are its last 40 ms or so.
+    # Python starts the module in about 0.3 s, then it switches, reloads and
+    # bakes: a kill within 0.4 s lands before, at or just after the switch.
     inside = [(index, round(rng.uniform(0.0, 0.4), 3)) for index in switch for _repeat in range(3)]
     if wanted == "all":
         return boundaries + inside

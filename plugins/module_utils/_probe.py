@@ -55,10 +55,13 @@ def percentile(sorted_values, fraction):
 class Probe:
     """One probe run. ``requests`` or ``duration`` (seconds) bounds it;
     ``rate`` (requests per second over all workers, 0 for no limit) paces it;
-    ``fail_fast`` consecutive failures end it."""
+    ``fail_fast`` consecutive failures end it, and so does the first one with
+    ``stop_on_error``. ``failing`` is set the moment a failure ends it, so
+    that a caller can act before the requests in flight return."""
 
     def __init__(self, urls, host_header=None, expect_status=(200,), expect_body=None, requests=None,
-                 duration=None, concurrency=1, timeout=5.0, fail_fast=3, rate=0.0, validate_certs=True):
+                 duration=None, concurrency=1, timeout=5.0, fail_fast=3, rate=0.0, validate_certs=True,
+                 stop_on_error=False):
         if not urls:
             raise ProbeError("urls is empty: give at least one URL to probe")
         if (requests is None) == (duration is None):
@@ -83,6 +86,7 @@ class Probe:
         self.concurrency = concurrency if requests is None else min(concurrency, requests)
         self.timeout = timeout
         self.fail_fast = fail_fast
+        self.stop_on_error = stop_on_error
         self.interval = (self.concurrency / rate) if rate and rate > 0 else 0.0
         self.ssl_context = ssl.create_default_context()
         if not validate_certs:
@@ -90,6 +94,7 @@ class Probe:
             self.ssl_context.verify_mode = ssl.CERT_NONE
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.failing = threading.Event()
         self._issued = 0
         self._consecutive = 0
         self.stopped_by = None
@@ -193,8 +198,22 @@ class Probe:
                     "after_ms": round((end - self.started) * 1000.0, 1),
                     "body": body[:BODY_SAMPLE].decode("utf-8", "replace"),
                 })
-            if self.fail_fast and self._consecutive >= self.fail_fast and not self._stop.is_set():
+            if self._stop.is_set():
+                return
+            if self.fail_fast and self._consecutive >= self.fail_fast:
                 self.stopped_by = "fail_fast"
+            elif self.stop_on_error:
+                self.stopped_by = "error"
+            else:
+                return
+            self._stop.set()
+            self.failing.set()
+
+    def stop(self, reason):
+        """End the probe early (the requests in flight still finish)."""
+        with self._lock:
+            if not self._stop.is_set():
+                self.stopped_by = reason
                 self._stop.set()
 
     def run(self):

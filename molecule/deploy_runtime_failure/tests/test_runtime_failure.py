@@ -18,7 +18,7 @@ def test_the_failing_release_is_bad(host):
     bad = {release_id: r for release_id, r in state["releases"].items() if r["status"] == "bad"}
     assert len(bad) == 2, state["releases"]
     probe_failed = [r for release_id, r in bad.items() if release_id != "hook-fails"]
-    assert "Probe the release" in probe_failed[0]["reason"]
+    assert probe_failed[0]["reason"].startswith("probe after the switch:"), probe_failed
 
 
 def test_a_failing_after_switch_hook_rolled_back_like_a_failed_probe(host):
