@@ -132,6 +132,11 @@ options:
     description: With O(state=pruned), how many releases to keep (the live and the known-good ones are kept anyway).
     type: int
     default: 5
+  prune_keep:
+    description:
+      - With O(state=unleased), first remove the oldest releases beyond this many, as O(state=pruned) does, under
+        the lease, so that a deploy finishes in one call.
+    type: int
   lock_timeout:
     description: Seconds to wait for another change of the same site to finish.
     type: float
@@ -198,9 +203,11 @@ options:
     type: dict
     suboptions:
       pidfile:
-        description: The pid file of the PHP-FPM master, such as V(/run/php/php8.2-fpm.pid).
+        description:
+          - The pid file of the PHP-FPM master, such as V(/run/php/php8.2-fpm.pid).
+          - Not set, every installed PHP-FPM that runs (C(/run/php/php<version>-fpm.pid) of each
+            C(/usr/sbin/php-fpm<version>)) is reloaded, so that a rollback needs no call before it to find out.
         type: path
-        required: true
       wait_for:
         description:
           - Paths to wait for after the reload, such as the sockets of the pools the release brings, so that the
@@ -430,6 +437,7 @@ ARGUMENT_SPEC = dict(
     note=dict(type="dict"),
     config_test=dict(type="str", choices=["nginx", "apache"]),
     keep=dict(type="int", default=5),
+    prune_keep=dict(type="int"),
     lock_timeout=dict(type="float", default=30),
     lock_owner=dict(type="str"),
     lease_seconds=dict(type="int", default=1800),
@@ -439,7 +447,7 @@ ARGUMENT_SPEC = dict(
     reload_command=dict(type="list", elements="str"),
     reload=dict(type="str", choices=["nginx", "apache"]),
     php_fpm=dict(type="dict", options=dict(
-        pidfile=dict(type="path", required=True),
+        pidfile=dict(type="path"),
         wait_for=dict(type="list", elements="path", default=[]),
         timeout=dict(type="float", default=30),
     )),
@@ -470,7 +478,8 @@ def reload_services(module, site, result):
         module.fail_json(msg="switched %s to %s, but %s" % (site.name, switched_to or "no release", error), **result)
     if params["php_fpm"] and not result["php_fpm"]["running"]:
         module.warn("switched %s to %s while no PHP-FPM ran under %s: nothing to reload" % (
-            site.name, switched_to or "no release", params["php_fpm"]["pidfile"]))
+            site.name, switched_to or "no release",
+            params["php_fpm"]["pidfile"] or "the pid file of any installed PHP-FPM"))
 
 
 def verify_release(module, site, state, result):

@@ -42,6 +42,12 @@ options:
       - Also tell whether a PHP-FPM master runs under this pid file (RV(php_fpm)), the one a switch would reload
         (see O(lastgood.webstack.release#module:php_fpm)), so that a deploy can stop before anything changes.
     type: path
+  php_fpm_versions:
+    description:
+      - Also list the PHP-FPM versions installed on the host (RV(php_fpm_versions)), so that a deploy that was not
+        told which one runs the site finds out in the same call.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - lastgood.webstack.site
   - lastgood.webstack.attributes
@@ -135,6 +141,14 @@ php_fpm:
   returned: when O(php_fpm_pidfile) is given
   type: dict
   sample: {pidfile: /run/php/php8.2-fpm.pid, pid: 71, running: true}
+php_fpm_versions:
+  description:
+    - With O(php_fpm_versions), each PHP-FPM installed on the host (a C(/usr/sbin/php-fpm<version>)), with the pid
+      file Debian's packages give it and whether a PHP-FPM runs under that file.
+  returned: when O(php_fpm_versions=true)
+  type: list
+  elements: dict
+  sample: [{version: "8.2", pidfile: /run/php/php8.2-fpm.pid, running: true}]
 lease:
   description: The lease a change of many steps (a deploy) holds on the site, else null.
   returned: always
@@ -145,7 +159,11 @@ lease:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, registry, rollback
-from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import read_pid, running_php_fpm
+from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
+    installed_php_fpm,
+    read_pid,
+    running_php_fpm,
+)
 
 
 def main():
@@ -158,6 +176,7 @@ def main():
             rollback_to=dict(type="str"),
             events=dict(type="int", default=0),
             php_fpm_pidfile=dict(type="path"),
+            php_fpm_versions=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -179,6 +198,8 @@ def main():
         pidfile = module.params["php_fpm_pidfile"]
         if pidfile:
             result["php_fpm"] = dict(pidfile=pidfile, pid=read_pid(pidfile), running=running_php_fpm(pidfile) is not None)
+        if module.params["php_fpm_versions"]:
+            result["php_fpm_versions"] = installed_php_fpm()
     except layout.ReleaseError as error:
         module.fail_json(msg=str(error))
     module.exit_json(**result)

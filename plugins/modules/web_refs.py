@@ -297,119 +297,22 @@ counts:
   sample: {error: 0, warning: 1, info: 2}
 """
 
-import os
-import re
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.fpm import unix_sockets
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import OptionError, checked_allowed_roots, checked_path_map
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import PathMap
-from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import WARNING, format_finding
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.validate import (
-    DEFAULT_CONFIG,
-    ConfigError,
-    validate,
-)
-
-_APACHE_VERSION = re.compile(r"Apache/(\d+)\.(\d+)\.(\d+)")
-# Warnings shown as Ansible warnings; all are in findings.
-MAX_SHOWN_WARNINGS = 10
-
-
-def apache_version(module):
-    """The (major, minor, patch) of the installed httpd, or None."""
-    for name in ("apache2", "httpd"):
-        binary = module.get_bin_path(name, opt_dirs=["/usr/sbin", "/usr/local/sbin"])
-        if binary is None:
-            continue
-        rc, out, dummy = module.run_command([binary, "-v"], environ_update={"LC_ALL": "C"})
-        match = _APACHE_VERSION.search(out or "")
-        if rc == 0 and match:
-            return tuple(int(part) for part in match.groups())
-    return None
-
-
-def pool_sockets(pools, path_map):
-    """The unix sockets the given pool files (or directories of them) listen on."""
-    sockets = set()
-    for live in pools:
-        checked = path_map.apply(live)
-        if os.path.isdir(checked):
-            files = sorted(os.path.join(checked, name) for name in os.listdir(checked) if name.endswith(".conf"))
-        elif os.path.isfile(checked):
-            files = [checked]
-        else:
-            continue
-        for path in files:
-            with open(path, encoding="utf-8") as handle:
-                sockets.update(unix_sockets(handle.read()))
-    return sorted(sockets)
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.host import CheckFailed, ModuleHost
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import OptionError
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.run import ARGUMENT_SPEC, run_web_refs
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            server=dict(type="str", required=True, choices=["nginx", "apache"]),
-            config=dict(type="path"),
-            path_map=dict(type="dict", default={}),
-            check_sockets=dict(type="bool", default=True),
-            apache_defines=dict(type="list", elements="str", default=[]),
-            php_fpm_pools=dict(type="list", elements="path", default=[]),
-            allowed_roots=dict(type="list", elements="path", default=[]),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    server = params["server"]
-    config = params["config"] or DEFAULT_CONFIG[server]
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    host = ModuleHost(module)
     try:
-        path_map = checked_path_map(params["path_map"])
-        checked_allowed_roots(params["allowed_roots"])
+        output = run_web_refs(module.params, host)
     except OptionError as error:
         module.fail_json(msg=str(error))
-
-    try:
-        sockets = pool_sockets(params["php_fpm_pools"], PathMap(path_map))
-    except (OSError, UnicodeDecodeError) as error:
-        module.fail_json(msg="php_fpm_pools: %s" % error)
-    try:
-        result = validate(
-            server,
-            config=config,
-            path_map=path_map,
-            check_sockets=params["check_sockets"],
-            apache_version=apache_version(module) if server == "apache" else None,
-            apache_defines=params["apache_defines"],
-            pool_sockets=sockets,
-            allowed_roots=params["allowed_roots"],
-        )
-    except ConfigError as error:
-        module.fail_json(msg="%s configuration cannot be checked: %s" % (server, error),
-                         file=error.file, line=error.line, findings=[], references=[])
-
-    report = result.report
-    output = dict(
-        changed=False,
-        findings=report.findings,
-        references=report.references,
-        php_entrypoints=report.php_entrypoints,
-        php_roots=report.php_roots,
-        php_hidden=report.php_hidden,
-        php_include_path=report.php_include_path,
-        files_parsed=result.files_parsed,
-        config_files=result.config_files,
-        counts=report.counts(),
-        pool_sockets=sockets,
-    )
-    errors = report.errors()
-    if errors:
-        module.fail_json(msg="\n".join(format_finding(finding) for finding in errors), **output)
-    warnings = [finding for finding in report.findings if finding["severity"] == WARNING]
-    for finding in warnings[:MAX_SHOWN_WARNINGS]:
-        module.warn(format_finding(finding))
-    if len(warnings) > MAX_SHOWN_WARNINGS:
-        module.warn("%d more warnings in findings" % (len(warnings) - MAX_SHOWN_WARNINGS))
-    module.exit_json(**output)
+    except CheckFailed as error:
+        module.fail_json(msg=str(error), **error.result)
+    module.exit_json(changed=False, **output)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ wait in the socket's backlog. Pure standard library (Linux ``/proc``)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -27,6 +28,7 @@ POLL_SECONDS = 0.005
 # long stopped instead of reloading (its configuration no longer loads).
 GONE_SECONDS = 3.0
 WAIT_FOR_SECONDS = 10.0
+_PHP_FPM_BINARY = re.compile(r"^php-fpm([0-9]+\.[0-9]+)$")
 # The graceful reload of each web server: what Debian's own units run for a
 # reload, called directly, with no init-script round trip between the switch
 # and the reload. The release module's ``reload`` option and the watchdog's
@@ -183,10 +185,27 @@ def reload_command_for(server, command=None):
     return list(RELOAD_COMMANDS[server]) if server else None
 
 
+def installed_php_fpm(sbin="/usr/sbin", run_dir="/run/php"):
+    """Each installed PHP-FPM, oldest version first, with its pid file (as
+    Debian's php<version>-fpm packages name it) and whether it runs."""
+    found = []
+    try:
+        names = os.listdir(sbin)
+    except OSError:
+        names = []
+    for name in names:
+        match = _PHP_FPM_BINARY.match(name)
+        if match:
+            pidfile = os.path.join(run_dir, "php%s-fpm.pid" % match.group(1))
+            found.append(dict(version=match.group(1), pidfile=pidfile, running=running_php_fpm(pidfile) is not None))
+    return sorted(found, key=lambda entry: tuple(int(part) for part in entry["version"].split(".")))
+
+
 def reload_after_switch(run, php_fpm=None, reload_command=None):
     """Everything a switch of ``current`` needs, in order: PHP-FPM (``php_fpm``:
     ``pidfile``, ``timeout``, ``wait_for``, the sockets its pools must have
-    before the web server is pointed at them), then ``reload_command`` (the
+    before the web server is pointed at them; without a ``pidfile``, every
+    installed PHP-FPM that runs), then ``reload_command`` (the
     web server's graceful reload, an argv run by ``run(argv)`` returning
     ``(rc, stdout, stderr)``). Returns ``{"php_fpm": ..., "reload": ...}``
     for what ran; raises ServiceError saying which step failed, with what
@@ -194,7 +213,16 @@ def reload_after_switch(run, php_fpm=None, reload_command=None):
     done = {}
     try:
         if php_fpm:
-            done["php_fpm"] = reload_php_fpm(php_fpm["pidfile"], timeout=php_fpm.get("timeout") or 30.0)
+            pidfiles = [php_fpm["pidfile"]] if php_fpm.get("pidfile") else [
+                entry["pidfile"] for entry in installed_php_fpm() if entry["running"]]
+            for pidfile in pidfiles:
+                reloaded = reload_php_fpm(pidfile, timeout=php_fpm.get("timeout") or 30.0)
+                done.setdefault("php_fpm", reloaded)
+                if pidfile != pidfiles[0]:
+                    done.setdefault("php_fpm_others", []).append(reloaded)
+            if not pidfiles:
+                done["php_fpm"] = {"pidfile": None, "running": False, "reloaded": False, "pid": None,
+                                   "elapsed_ms": 0.0}
             missing = wait_for_paths(php_fpm.get("wait_for") or [], WAIT_FOR_SECONDS)
             if missing:
                 raise ServiceError("PHP-FPM was reloaded, but %s did not appear within %g s" % (

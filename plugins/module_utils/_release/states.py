@@ -65,7 +65,14 @@ def change_state(site, state, params, check_mode, extra, config_test=None):
                 "lastgood_freeze=false, or state=thawed); switching back to a known-good release is still allowed"
                 % (site.name, registry.describe_freeze(frozen)))
     if wanted == "unleased":
-        return lease.drop_lease(site, params["lock_owner"], params["force"], check_mode)
+        actions = []
+        if params.get("prune_keep") is not None:
+            if params["prune_keep"] < 1:
+                raise layout.ReleaseError("prune_keep must be at least 1, not %s" % params["prune_keep"])
+            # The finish of a deploy: prune under the lease, then let go of it.
+            lease.check_lease(site, params["lock_owner"], state)
+            actions = lifecycle.prune(site, state, params["prune_keep"], check_mode)
+        return actions + lease.drop_lease(site, params["lock_owner"], params["force"], check_mode)
     if wanted in ("frozen", "thawed"):
         if wanted == "frozen" and not params["reason"]:
             raise layout.ReleaseError("state=frozen needs reason, why the site is frozen")
@@ -95,7 +102,7 @@ def change_state(site, state, params, check_mode, extra, config_test=None):
     if wanted == "validated":
         return lifecycle.mark_validated(site, state, release_id, check_mode)
     if wanted == "live":
-        if params["php_fpm"] and site.current() != release_id:
+        if params["php_fpm"] and params["php_fpm"].get("pidfile") and site.current() != release_id:
             require_php_fpm(site, release_id, params["php_fpm"])
         return lifecycle.switch(site, state, release_id, check_mode)
     if wanted == "known_good":
