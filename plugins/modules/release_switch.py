@@ -219,7 +219,6 @@ known_good:
   type: str
 """
 
-import copy
 import gc
 
 from ansible.module_utils.basic import AnsibleModule
@@ -281,14 +280,50 @@ def expected_body(probe_params, state, release_id):
     return ((record.get("probe") or {}).get("expect_body") or "").strip() or None
 
 
-def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+class SwitchSteps:
+    """The steps GuardedSwitch calls, done through the module."""
+
+    def __init__(self, module, site):
+        self.module = module
+        self.params = module.params
+        self.probe_params = module.params["probe"]
+        self.site = site
+        self.reload_command = reload_command_for(self.params["reload"], None)
+
+    def change(self, wanted, target, reason=None):
+        return states.change_locked(self.site, change_params(self.params, wanted, target, reason), False, {})
+
+    def reload(self, switch_to):
+        php_fpm = self.params["php_fpm"]
+        if php_fpm and switch_to != self.params["release_id"]:
+            # The release switched back to does not have this release's pool sockets.
+            php_fpm = dict(php_fpm, wait_for=[])
+        try:
+            return reload_after_switch(
+                lambda argv: self.module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False),
+                php_fpm=php_fpm, reload_command=self.reload_command)
+        except OSError as error:
+            raise ServiceError("the reload could not run: %s" % error)
+
+    def make_probe(self, expect_body, requests=None):
+        probe = self.probe_params
+        if requests is None and probe["bake_seconds"] <= 0:
+            requests = probe["requests"]
+        return Probe(
+            probe["urls"], host_header=probe["host_header"], expect_status=probe["expect_status"],
+            expect_body=expect_body, requests=requests, duration=None if requests else probe["bake_seconds"],
+            concurrency=probe["concurrency"], timeout=probe["timeout"], fail_fast=probe["fail_fast"],
+            rate=probe["rate"], validate_certs=probe["validate_certs"], stop_on_error=probe["max_error_rate"] == 0)
+
+
+def load_site(module):
+    """The site and its registry, or the module fails saying why."""
     params = module.params
-    probe_params = params["probe"]
-    if not 0 <= probe_params["max_error_rate"] <= 1:
-        module.fail_json(msg="probe.max_error_rate is a share between 0 and 1, not %s" % probe_params["max_error_rate"])
-    if probe_params["bake_seconds"] < 0:
-        module.fail_json(msg="probe.bake_seconds must not be negative, not %s" % probe_params["bake_seconds"])
+    probe = params["probe"]
+    if not 0 <= probe["max_error_rate"] <= 1:
+        module.fail_json(msg="probe.max_error_rate is a share between 0 and 1, not %s" % probe["max_error_rate"])
+    if probe["bake_seconds"] < 0:
+        module.fail_json(msg="probe.bake_seconds must not be negative, not %s" % probe["bake_seconds"])
     try:
         layout.check_release_id(params["release_id"])
         site = registry.Site(params["base_dir"], params["site"])
@@ -297,56 +332,34 @@ def main():
         module.fail_json(msg=str(error))
     except OSError as error:
         module.fail_json(msg="%s: %s" % (getattr(error, "filename", None) or params["site"], error.strerror or error))
+    if params["release_id"] not in state["releases"]:
+        module.fail_json(msg="release %s of %s is not staged on this host (releases: %s)" % (
+            params["release_id"], params["site"], ", ".join(registry.releases_by_age(state)) or "none"))
+    return site, state
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    site, state = load_site(module)
     release_id = params["release_id"]
     known_good = state.get("known_good")
-    if release_id not in state["releases"]:
-        module.fail_json(msg="release %s of %s is not staged on this host (releases: %s)" % (
-            release_id, params["site"], ", ".join(registry.releases_by_age(state)) or "none"))
     if module.check_mode:
-        before = copy.deepcopy(state)
         module.exit_json(changed=site.current() != release_id, outcome="would_switch", restored=None,
                          switched_from=site.current(), events=[], actions=[
                              "would switch current from %s to %s and watch it for %g s" % (
-                                 site.current() or "nothing", release_id, probe_params["bake_seconds"])],
-                         timings={}, current=before.get("current"), known_good=known_good)
-
-    def change(wanted, target, reason=None):
-        return states.change_locked(site, change_params(params, wanted, target, reason), False, {})
-
-    reload_command = reload_command_for(params["reload"], None)
-
-    def reload(switch_to):
-        php_fpm = params["php_fpm"]
-        if php_fpm and switch_to != release_id:
-            # The release switched back to does not have this release's pool sockets.
-            php_fpm = dict(php_fpm, wait_for=[])
-        try:
-            return reload_after_switch(
-                lambda argv: module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False),
-                php_fpm=php_fpm, reload_command=reload_command)
-        except OSError as error:
-            raise ServiceError("the reload could not run: %s" % error)
-
-    def make_probe(expect_body, requests=None):
-        bake = probe_params["bake_seconds"]
-        if requests is None and bake <= 0:
-            requests = probe_params["requests"]
-        return Probe(
-            probe_params["urls"], host_header=probe_params["host_header"], expect_status=probe_params["expect_status"],
-            expect_body=expect_body, requests=requests, duration=None if requests else bake,
-            concurrency=probe_params["concurrency"], timeout=probe_params["timeout"],
-            fail_fast=probe_params["fail_fast"], rate=probe_params["rate"],
-            validate_certs=probe_params["validate_certs"], stop_on_error=probe_params["max_error_rate"] == 0)
-
+                                 site.current() or "nothing", release_id, params["probe"]["bake_seconds"])],
+                         timings={}, current=state.get("current"), known_good=known_good)
+    steps = SwitchSteps(module, site)
     try:
-        make_probe(None)
+        steps.make_probe(None)
     except ProbeError as error:
         module.fail_json(msg="probe: %s" % error)
     guarded = GuardedSwitch(
-        release_id, known_good, change, reload, make_probe, watch=None,
-        expect_body=expected_body(probe_params, state, release_id),
-        restore_expect_body=expected_body(probe_params, state, known_good),
-        max_error_rate=probe_params["max_error_rate"], fail_fast=probe_params["fail_fast"],
+        release_id, known_good, steps.change, steps.reload, steps.make_probe, watch=None,
+        expect_body=expected_body(params["probe"], state, release_id),
+        restore_expect_body=expected_body(params["probe"], state, known_good),
+        max_error_rate=params["probe"]["max_error_rate"], fail_fast=params["probe"]["fail_fast"],
         mark_known_good=params["mark_known_good"], site_name=params["site"])
     # Latency and reaction are what is measured: no collector pauses in them.
     gc.disable()
