@@ -32,7 +32,7 @@ WEB_PIDFILE = {"nginx": "/run/nginx.pid", "apache": "/run/apache2/apache2.pid"}[
 FPM_PIDFILE = "/run/php/php%s-fpm.pid" % PHP
 LIVE_LOGS = {"nginx": ["/var/log/nginx/error.log"], "apache": ["/var/log/apache2/error.log"]}[SERVER] + [
     "/var/log/php%s-fpm.log" % PHP]
-LIVE_ACCESS_LOG = {"nginx": "/var/log/nginx/access.log", "apache": "/var/log/apache2/access.log"}[SERVER]
+LIVE_ACCESS_LOG = {"nginx": "/var/log/nginx/access.log", "apache": "/var/log/apache2/other_vhosts_access.log"}[SERVER]
 AGENT = "lastgood-preview-check"
 BASE = "/run/lastgood-preview"
 
