@@ -87,15 +87,39 @@ def _processes():
     return found
 
 
+PID_FILES = ("nginx.pid", "apache2.pid", "php-fpm.pid")
+
+
+def _read_pid(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
 def _members(run_dir):
     """The pids of every process of the preview in ``run_dir``: the
-    masters whose command line names it and the processes of their
-    sessions."""
+    processes whose command line names it and those of their sessions and
+    of the sessions its pid files name (the workers a master killed
+    without them left behind), unless another process leads that session."""
     marker = run_dir.rstrip("/") + "/"
     processes = [process for process in _processes() if process[2] not in (b"Z", b"X")]
-    masters = {pid for pid, session, _state, cmdline in processes if marker in cmdline and pid == session}
-    named = {pid for pid, _session, _state, cmdline in processes if marker in cmdline}
-    return masters, named | {pid for pid, session, _state, _cmdline in processes if session in masters}
+    commands = {pid: cmdline for pid, _session, _state, cmdline in processes}
+    named = {pid for pid, cmdline in commands.items() if marker in cmdline}
+    sessions = {pid for pid in named}
+    for name in PID_FILES:
+        pid = _read_pid(os.path.join(run_dir, name))
+        if pid and (pid not in commands or pid in named):
+            sessions.add(pid)
+    masters = {pid for pid in named if pid in sessions}
+    return masters, named | {pid for pid, session, _state, _cmdline in processes if session in sessions}
+
+
+def running(pid):
+    """Whether ``pid`` is a process that runs (a zombie does not)."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in (b"Z", b"X")
 
 
 def _signal(pids, signum):
@@ -106,22 +130,35 @@ def _signal(pids, signum):
             pass
 
 
+def _left(members):
+    """The processes of ``members`` (pid: session) that still run in their session."""
+    left = []
+    for pid, session in members.items():
+        fields = _stat_fields(pid)
+        if fields and fields[0] not in (b"Z", b"X") and int(fields[3]) == session:
+            left.append(pid)
+    return left
+
+
 def stop_preview(run_dir, wait=STOP_SECONDS):
     """Stop every process of the preview in ``run_dir``: TERM to the masters,
-    then KILL to what is left of them after ``wait`` seconds."""
-    masters, members = _members(run_dir)
+    then KILL to what is left of them and their workers after ``wait``
+    seconds (a worker outlives a master that dies without ending it)."""
+    masters, pids = _members(run_dir)
+    members = {}
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields:
+            members[pid] = int(fields[3])
     if not members:
         return
     _signal(masters or members, signal.SIGTERM)
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
+    while _left(members) and time.monotonic() < deadline:
         time.sleep(0.02)
-        _masters, left = _members(run_dir)
-        if not left & members:
-            return
-    _signal(members, signal.SIGKILL)
+    _signal(_left(members), signal.SIGKILL)
     deadline = time.monotonic() + wait
-    while _members(run_dir)[1] & members and time.monotonic() < deadline:
+    while _left(members) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 

@@ -216,7 +216,8 @@ def main():
     started, _errors = preview_serves("v2", 200, "lastgood demo release v2 on PHP")
     timings.append(started.startup_ms)
     started, errors = preview_serves("v2-fatal", 500, "")
-    print("     error_output():\n       " + "\n       ".join(errors.splitlines()[-4:]))
+    print("     error_output(), the lines about PHP:\n       " + "\n       ".join(
+        line for line in errors.splitlines() if "PHP" in line or line.endswith(".log:")))
     check("release_label_from_environment" in errors and "%s/current/app/lib/release.php" % SITE in errors,
           "error_output() has PHP's fatal error, in live paths")
     check("/run/lastgood-preview" not in errors, "error_output() names no preview path")
