@@ -57,6 +57,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import candidate
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import preview_process as process
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.apache_parse import read_envvars
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.fpm import pool_listens
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.preview_rewrite import (
     ADDRESS,
     Layout,
@@ -183,27 +184,43 @@ class Preview:
         return relocated
 
     def _prepare(self, config_dir, rewrite, main=None):
-        """A rewritten candidate copy of ``config_dir``; ``rewrite(text,
-        main)`` is applied to each file that ``wanted(path)`` chooses."""
+        """A rewritten candidate copy of ``config_dir`` and the files
+        rewritten: ``rewrite(text, main)`` is applied to each file that
+        ``rewrite.wanted(path)`` chooses and to those brought in."""
         copy = candidate.make_candidate(config_dir, with_glob_forms(self.path_map), into=self.run_dir)
         self._copies.append((copy, config_dir))
         self._replacements = candidate.candidate_replacements(config_dir, copy, with_glob_forms(self.path_map))
         self._pending = candidate.materialize_outside_links(copy, self._replacements)
         files = [os.path.join(directory, name) for directory, _dirs, names in os.walk(copy) for name in names]
         main_path = os.path.join(copy, main) if main else None
-        for path in files:
-            if not os.path.islink(path) and rewrite.wanted(path):
-                candidate.rewrite_file(path, [], lambda text, path=path: rewrite(text, path == main_path))
+        rewritten = [path for path in files if not os.path.islink(path) and rewrite.wanted(path)]
+        for path in rewritten:
+            candidate.rewrite_file(path, [], lambda text, path=path: rewrite(text, path == main_path))
         while self._pending:
             path = self._pending.pop(0)
+            rewritten.append(path)
             candidate.rewrite_file(path, [], lambda text: rewrite(text, False))
-        return copy
+        return copy, rewritten
+
+    def _check_pools(self, files):
+        """Every pool of the preview listens in the preview: PHP-FPM unlinks
+        a unix socket before it binds it, so one live socket left in would be
+        taken from the live pool."""
+        sockets = self.layout.path("sock") + "/"
+        for path in files:
+            with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+                for line, pool, listen in pool_listens(handle.read()):
+                    if not listen.startswith(sockets):
+                        raise PreviewError("%s:%d: pool %s would listen on %s in the preview; not started" % (
+                            self.to_live(path), line, pool, listen))
 
     def _start(self, get_bin_path, run_command, timeout):
         try:
             if self.php_fpm_config_dir:
-                fpm_copy = self._prepare(self.php_fpm_config_dir, _FpmRewrite(self.layout))
-            web_copy = self._prepare(self.config_dir, _WebRewrite(self.server, self.layout), _MAIN_FILE[self.server])
+                fpm_copy, fpm_files = self._prepare(self.php_fpm_config_dir, _FpmRewrite(self.layout))
+                self._check_pools(fpm_files)
+            web_copy, _files = self._prepare(self.config_dir, _WebRewrite(self.server, self.layout),
+                                             _MAIN_FILE[self.server])
         except OSError as error:
             raise PreviewError("cannot make the preview's copy of the configuration: %s: %s" % (
                 self.to_live(error.filename or ""), error.strerror))
@@ -215,6 +232,10 @@ class Preview:
 
     def _php_fpm_command(self, get_bin_path, copy):
         binary = candidate.server_binary(get_bin_path, "php-fpm", self.php_fpm_config_dir)
+        # error_log points into the preview so that a php.ini's error_log never
+        # gets the preview's errors; the workers cannot write there, so PHP
+        # hands its errors to the web server, as with Debian's php.ini, and
+        # they are in the web server's preview log.
         cmd = [binary, "--fpm-config", os.path.join(copy, "php-fpm.conf"), "--pid", self.layout.path("php-fpm.pid"),
                "--daemonize", "-d", "error_log=%s" % self.layout.log("php-errors.log")]
         if os.path.isfile(os.path.join(copy, "php.ini")):

@@ -118,3 +118,14 @@ def test_without_root_it_says_so(monkeypatch):
 def test_an_unknown_server_is_refused():
     with pytest.raises(preview.PreviewError, match="nginx or apache"):
         preview.start("lighttpd", {}, None, None)
+
+
+def test_a_pool_left_on_a_live_socket_is_refused_before_anything_starts(made):
+    pool = os.path.join(made.run_dir, "fpm", "pool.d", "www.conf")
+    os.makedirs(os.path.dirname(pool))
+    with open(pool, "w") as handle:
+        handle.write("[www]\nlisten = %s/sock/www.sock\n[other]\nlisten = /run/php/php8.2-fpm.sock\n" % made.run_dir)
+    made._copies.append((os.path.join(made.run_dir, "fpm"), "/etc/php/8.2/fpm"))
+    with pytest.raises(preview.PreviewError, match=r"^/etc/php/8.2/fpm/pool.d/www.conf:4: pool other would listen "
+                                                   r"on /run/php/php8.2-fpm.sock in the preview; not started$"):
+        made._check_pools([pool])
