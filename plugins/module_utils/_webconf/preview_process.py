@@ -107,7 +107,7 @@ def _members(run_dir):
     processes = [process for process in _processes() if process[2] not in (b"Z", b"X")]
     commands = {pid: cmdline for pid, _session, _state, cmdline in processes}
     named = {pid for pid, cmdline in commands.items() if marker in cmdline}
-    sessions = {pid for pid in named}
+    sessions = set(named)
     for name in PID_FILES:
         pid = _read_pid(os.path.join(run_dir, name))
         if pid and (pid not in commands or pid in named):

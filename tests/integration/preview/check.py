@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Runs inside a test host (see run.sh): sets up the demo site live on
 nginx or Apache with PHP-FPM, then previews other releases through
 preview.py and checks that the preview answers for them while nothing live
@@ -10,7 +9,6 @@ changes. Prints what it saw; exits 1 at the first check that fails.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -38,7 +36,7 @@ BASE = "/run/lastgood-preview"
 
 
 def sh(*argv):
-    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     if done.returncode != 0:
         raise SystemExit("FAILED: %s: %s" % (" ".join(argv), done.stdout))
     return done.stdout
@@ -46,7 +44,7 @@ def sh(*argv):
 
 def run_command(argv, environ_update):
     done = subprocess.run(argv, env=dict(os.environ, **(environ_update or {})), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True)
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -150,8 +148,8 @@ def preview_serves(release, expect_status, expect_body):
     run_dir = started.run_dir
     with started:
         status, body = get(started.url_for("http://127.0.0.1/"))
-        print("     preview %s on %s:%d (%s ms): %d %r" % (release, started.address, started.port,
-                                                            started.startup_ms, status, body.strip()[:80]))
+        print("     preview %s on %s:%d (%s ms): %d %r" % (
+            release, started.address, started.port, started.startup_ms, status, body.strip()[:80]))
         check(status == expect_status and expect_body in body, "the preview of %s answers %d %r" % (
             release, expect_status, expect_body))
         status, body = live()
@@ -179,7 +177,8 @@ def stale_preview_is_removed():
             "exec(open(%r).read().split('\\nif __name__')[0]);"
             "p = start('v2'); print(p.run_dir, flush=True); os.kill(os.getpid(), 9)") % (
                 sys.path[0], SERVER, os.path.abspath(__file__))
-    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, universal_newlines=True)
+    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, universal_newlines=True,
+                          check=False)
     run_dir = done.stdout.strip()
     check(bool(run_dir) and leftovers(run_dir) != [], "a killed run leaves its preview running (%s)" % run_dir)
     fresh = start("v2")
@@ -224,10 +223,10 @@ def main():
     timings.append(started.startup_ms)
     stale_preview_is_removed()
     refuses_without_root()
-    for _ in range(3):
+    for _again in range(3):
         with start("v2") as again:
             timings.append(again.startup_ms)
-    check(not [name for name in os.listdir(BASE)], "nothing is left under %s" % BASE)
+    check(not os.listdir(BASE), "nothing is left under %s" % BASE)
     print("startup_ms %s: %s" % (SERVER, json.dumps(timings)))
 
 

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The preview listener (plugins/module_utils/_webconf/preview.py) on real
 # servers: one test host per web server, each with nginx or Apache and
 # PHP-FPM serving the demo site live, where check.py previews other
