@@ -73,11 +73,13 @@ def candidate_replacements(config_dir, copy, path_map):
     return [(config_dir.rstrip("/") + "/", copy.rstrip("/") + "/")] + _live_prefix_replacements(path_map)
 
 
-def make_candidate(config_dir, path_map, parent=None, into=None):
+def make_candidate(config_dir, path_map, parent=None, into=None, transform=None):
     """Copy ``config_dir`` into a new temporary directory (or into the
     existing directory ``into``) and rewrite, in every file of the copy,
     ``config_dir`` to the copy and each live prefix of ``path_map`` to its
-    candidate. Returns the copy's path; the caller removes it."""
+    candidate; then, when ``transform(path)`` gives a function for a file,
+    that function (text in, text out). Returns the copy's path; the caller
+    removes it."""
     config_dir = config_dir.rstrip("/")
     work = into or tempfile.mkdtemp(prefix="lastgood-candidate-", dir=parent)
     copy = os.path.join(work, os.path.basename(config_dir))
@@ -86,7 +88,8 @@ def make_candidate(config_dir, path_map, parent=None, into=None):
         replacements = candidate_replacements(config_dir, copy, path_map)
         for directory, _dirs, files in os.walk(copy):
             for name in files:
-                rewrite_file(os.path.join(directory, name), replacements)
+                path = os.path.join(directory, name)
+                rewrite_file(path, replacements, transform(path) if transform else None)
     except BaseException:
         shutil.rmtree(copy if into else work, ignore_errors=True)
         raise

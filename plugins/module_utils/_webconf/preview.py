@@ -187,15 +187,22 @@ class Preview:
         """A rewritten candidate copy of ``config_dir`` and the files
         rewritten: ``rewrite(text, main)`` is applied to each file that
         ``rewrite.wanted(path)`` chooses and to those brought in."""
-        copy = candidate.make_candidate(config_dir, with_glob_forms(self.path_map), into=self.run_dir)
-        self._copies.append((copy, config_dir))
-        self._replacements = candidate.candidate_replacements(config_dir, copy, with_glob_forms(self.path_map))
-        self._pending = candidate.materialize_outside_links(copy, self._replacements)
-        files = [os.path.join(directory, name) for directory, _dirs, names in os.walk(copy) for name in names]
+        path_map = with_glob_forms(self.path_map)
+        copy = os.path.join(self.run_dir, os.path.basename(config_dir))
         main_path = os.path.join(copy, main) if main else None
-        rewritten = [path for path in files if not os.path.islink(path) and rewrite.wanted(path)]
-        for path in rewritten:
-            candidate.rewrite_file(path, [], lambda text, path=path: rewrite(text, path == main_path))
+        # Read by _relocate_include while the files are rewritten.
+        self._replacements = candidate.candidate_replacements(config_dir, copy, path_map)
+        rewritten = []
+
+        def transform(path):
+            if os.path.islink(path) or not rewrite.wanted(path):
+                return None
+            rewritten.append(path)
+            return lambda text: rewrite(text, path == main_path)
+        candidate.make_candidate(config_dir, path_map, into=self.run_dir, transform=transform)
+        self._copies.append((copy, config_dir))
+        self._pending += [path for path in candidate.materialize_outside_links(copy, self._replacements)
+                          if rewrite.wanted(path)]
         while self._pending:
             path = self._pending.pop(0)
             rewritten.append(path)

@@ -129,3 +129,31 @@ def test_a_pool_left_on_a_live_socket_is_refused_before_anything_starts(made):
     with pytest.raises(preview.PreviewError, match=r"^/etc/php/8.2/fpm/pool.d/www.conf:4: pool other would listen "
                                                    r"on /run/php/php8.2-fpm.sock in the preview; not started$"):
         made._check_pools([pool])
+
+
+def test_the_copy_brings_in_what_lies_outside_and_rewrites_each_file_once(tmp_path, make_tree):
+    root = make_tree({
+        "etc/nginx/nginx.conf": "events {}\nhttp {\n  include %s/etc/nginx/sites-enabled/*;\n}\n" % tmp_path,
+        "etc/nginx/sites-enabled/demo.conf": "include %s/srv/demo/current/nginx/*.conf;\n" % tmp_path,
+        "srv/demo/releases/v2/nginx/demo.conf": "server {\n  listen 80 default_server;\n}\n",
+        "srv/elsewhere/site.conf": "server { listen 8080; }\n",
+        "base": None,
+    })
+    os.symlink(str(root / "srv/elsewhere/site.conf"), str(root / "etc/nginx/sites-enabled/linked.conf"))
+    made = preview.Preview("nginx", {str(root / "srv/demo/current"): str(root / "srv/demo/releases/v2")},
+                           str(root / "etc/nginx"), None, 41234, str(root / "base"))
+    with made:
+        copy, files = made._prepare(made.config_dir, preview._WebRewrite("nginx", made.layout), "nginx.conf")
+        release = os.path.join(made.run_dir, "outside") + str(root / "srv/demo/releases/v2/nginx/demo.conf")
+        assert sorted(files) == sorted([copy + "/nginx.conf", copy + "/sites-enabled/demo.conf",
+                                        copy + "/sites-enabled/linked.conf", release])
+        with open(release) as handle:
+            assert handle.read() == "server { listen 127.0.0.1:41234;\n                           \n}\n"
+        with open(copy + "/sites-enabled/linked.conf") as handle:
+            assert handle.read().count("listen") == 1
+        with open(copy + "/sites-enabled/demo.conf") as handle:
+            assert handle.read() == "include %s/outside%s/srv/demo/releases/v2/nginx/*.conf;\n" % (made.run_dir, root)
+        assert made.to_live("in %s:2" % release) == "in %s/srv/demo/current/nginx/demo.conf:2" % root
+    with open(str(root / "srv/demo/releases/v2/nginx/demo.conf")) as handle:
+        assert "listen 80 default_server" in handle.read()
+    assert os.listdir(str(root / "base")) == []
