@@ -71,6 +71,7 @@ LOG_TAIL_LINES = 40
 # Tries with another free port when the one chosen was taken before the server bound it.
 PORT_TRIES = 3
 _ERROR_LOGS = ("nginx-error.log", "apache-error.log", "php-fpm.log", "php-errors.log", "fpm-slow.log")
+_APACHE_SYNTAX_ERROR = re.compile(r"Syntax error on line (\d+) of (/[^\n]*?):[\n ]?")
 _PORT_TAKEN = re.compile(r"Address already in use|\(98\)")
 _SBIN = ["/usr/sbin", "/usr/local/sbin"]
 _MAIN_FILE = {"nginx": "nginx.conf", "apache": "apache2.conf"}
@@ -84,6 +85,12 @@ class PreviewError(Exception):
     def __init__(self, message, port_taken=False):
         super().__init__(message)
         self.port_taken = port_taken
+
+
+def file_line(text):
+    """Apache's ``Syntax error on line N of FILE:`` as ``FILE:N:``, as nginx
+    and PHP-FPM say where."""
+    return _APACHE_SYNTAX_ERROR.sub(r"\2:\1: ", text)
 
 
 def free_port():
@@ -277,12 +284,11 @@ class Preview:
         cmd, environ = command
         rc, out, err = run_command(cmd, environ)
         if rc != 0:
-            said = self.to_live(" ".join(filter(None, ((err or "").strip(), (out or "").strip()))))
-            logs = self.error_output()
-            raise PreviewError("%s did not start for the preview on %s:%d (exit %d): %s%s" % (
-                name, self.address, self.port, rc, said or "no output",
-                "; its logs: " + logs if logs and logs not in said else ""),
-                port_taken=bool(_PORT_TAKEN.search(said + logs)))
+            said = file_line(self.to_live("\n".join(filter(None, ((err or "").strip(), (out or "").strip())))))
+            # What went to the logs only, when the server said nothing.
+            said = said or self.error_output() or "no output"
+            raise PreviewError("%s did not start for the preview on %s:%d (exit %d): %s" % (
+                name, self.address, self.port, rc, said), port_taken=bool(_PORT_TAKEN.search(said)))
 
     def _wait(self, sockets, timeout):
         deadline = time.monotonic() + timeout

@@ -76,9 +76,19 @@ def live():
 
 def set_up():
     os.makedirs(SITE + "/releases", exist_ok=True)
-    for name in ("v1", "v2", "v2-fatal"):
+    for name in ("v1", "v2", "v2-fatal", "v3-pool"):
         if not os.path.isdir("%s/releases/%s" % (SITE, name)):
             shutil.copytree("%s/demo-%s" % (RELEASES, name), "%s/releases/%s" % (SITE, name))
+    # v2 with a directive the web server does not know, on line 3 of its config.
+    bad = "%s/releases/v2-bad" % SITE
+    if not os.path.isdir(bad):
+        shutil.copytree("%s/releases/v2" % SITE, bad)
+        for path, line in (("nginx/demo.conf", "    bogus_directive on;\n"), ("apache/demo.conf", "    BogusDirective on\n")):
+            with open(os.path.join(bad, path)) as handle:
+                lines = handle.readlines()
+            lines.insert(2, line)
+            with open(os.path.join(bad, path), "w") as handle:
+                handle.writelines(lines)
     if not os.path.islink(SITE + "/current"):
         os.symlink("releases/v1", SITE + "/current")
     with open("%s/pool.d/lastgood-demo.conf" % FPM_DIR, "w") as handle:
@@ -171,6 +181,33 @@ def access_lines():
         return sum(1 for line in handle if AGENT in line)
 
 
+def a_config_error_is_said_at_its_live_line():
+    before = snapshot()
+    try:
+        start("v2-bad").stop()
+        message = "started"
+    except preview.PreviewError as error:
+        message = str(error)
+    print("     " + message.replace("\n", "\n     "))
+    check("%s/current/%s/demo.conf:3" % (SITE, "nginx" if SERVER == "nginx" else "apache") in message,
+          "a release the web server refuses: PreviewError names the live file and line")
+    check("/run/lastgood-preview" not in message, "and no preview path")
+    check(not os.listdir(BASE) and snapshot() == before, "nothing is left and nothing live changed")
+
+
+def the_releases_own_pool_serves_it():
+    """demo-v3-pool brings its pool (listen = /run/php/$pool.sock): the
+    preview runs it on a preview socket; no live socket appears."""
+    before = snapshot()
+    with start("v3-pool") as started:
+        status, body = get(started.url_for("http://127.0.0.1/"))
+        print("     preview v3-pool (%s ms): %d %r" % (started.startup_ms, status, body.strip()))
+        check(status == 200 and body.startswith("lastgood demo release v3 ") and "in pool lastgood-demo" in body,
+              "the preview of v3-pool answers from the release's own pool")
+        check(not os.path.exists("/run/php/lastgood-demo.sock"), "the pool's live socket was not made")
+    check(snapshot() == before, "nothing live changed")
+
+
 def stale_preview_is_removed():
     """A run killed while its preview runs: the next start stops it and removes it."""
     code = ("import sys, os; sys.path.insert(0, %r); sys.argv = ['check', %r];"
@@ -221,6 +258,8 @@ def main():
           "error_output() has PHP's fatal error, in live paths")
     check("/run/lastgood-preview" not in errors, "error_output() names no preview path")
     timings.append(started.startup_ms)
+    a_config_error_is_said_at_its_live_line()
+    the_releases_own_pool_serves_it()
     stale_preview_is_removed()
     refuses_without_root()
     for _again in range(3):

@@ -157,3 +157,10 @@ def test_the_copy_brings_in_what_lies_outside_and_rewrites_each_file_once(tmp_pa
     with open(str(root / "srv/demo/releases/v2/nginx/demo.conf")) as handle:
         assert "listen 80 default_server" in handle.read()
     assert os.listdir(str(root / "base")) == []
+
+
+def test_apaches_syntax_error_is_said_as_file_and_line():
+    said = ("AH00526: Syntax error on line 3 of /srv/lastgood/demo/current/apache/demo.conf:\n"
+            "Invalid command 'BogusDirective', perhaps misspelled")
+    assert preview.file_line(said) == ("AH00526: /srv/lastgood/demo/current/apache/demo.conf:3: Invalid command "
+                                       "'BogusDirective', perhaps misspelled")
