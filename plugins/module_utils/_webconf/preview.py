@@ -37,8 +37,8 @@ PHP-FPM's configuration with ``path_map`` applied, rewrites them
 directories all in the preview's own directory), starts PHP-FPM and the web
 server from them and waits until the port accepts connections and the pool
 sockets exist. It needs root, as the live servers do. Everything is kept
-under ``tmp_dir`` (``/run/lastgood-preview`` by default), one directory per
-preview; a preview left behind by a run that was killed is stopped and
+in ``/run/lastgood-preview`` (``<tmp_dir>/lastgood-preview`` when given, a
+directory root alone may write), one directory per preview; a preview left behind by a run that was killed is stopped and
 removed at the next start. Any failure stops what started and raises
 PreviewError, with the servers' own words in live paths.
 
@@ -50,6 +50,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import tempfile
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -93,6 +94,22 @@ def file_line(text):
     return _APACHE_SYNTAX_ERROR.sub(r"\2:\1: ", text)
 
 
+def previews_dir(tmp_dir=None):
+    """The directory that holds the previews, made when missing: BASE_DIR,
+    or ``lastgood-preview`` in ``tmp_dir``. What is in it is stopped and
+    removed when stale, so it must be root's alone."""
+    base = os.path.join(tmp_dir, "lastgood-preview") if tmp_dir else BASE_DIR
+    try:
+        os.makedirs(base, mode=0o711, exist_ok=True)
+        info = os.lstat(base)
+    except OSError as error:
+        raise PreviewError("cannot make the preview directory %s: %s" % (base, error.strerror))
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        raise PreviewError("%s is not a directory that root alone can write (owner uid %d, mode %o): "
+                           "previews are not started there" % (base, info.st_uid, stat.S_IMODE(info.st_mode)))
+    return base
+
+
 def free_port():
     """A loopback port no one listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -124,11 +141,7 @@ def start(server, path_map, get_bin_path, run_command, config_dir=None, php_fpm_
     for directory in filter(None, (config_dir, php_fpm_config_dir)):
         if not os.path.isdir(directory):
             raise PreviewError("%s is not a directory: no configuration to preview" % directory)
-    base = (tmp_dir or BASE_DIR).rstrip("/")
-    try:
-        os.makedirs(base, mode=0o711, exist_ok=True)
-    except OSError as error:
-        raise PreviewError("cannot make the preview directory %s: %s" % (base, error.strerror))
+    base = previews_dir(tmp_dir)
     process.clean_stale(base)
     tries = 1 if port else PORT_TRIES
     for attempt in range(1, tries + 1):

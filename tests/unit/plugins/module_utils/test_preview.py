@@ -164,3 +164,16 @@ def test_apaches_syntax_error_is_said_as_file_and_line():
             "Invalid command 'BogusDirective', perhaps misspelled")
     assert preview.file_line(said) == ("AH00526: /srv/lastgood/demo/current/apache/demo.conf:3: Invalid command "
                                        "'BogusDirective', perhaps misspelled")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the directory must be root's: only root can make one")
+def test_previews_are_kept_in_a_directory_of_their_own_that_root_alone_writes(tmp_path):
+    assert preview.previews_dir(str(tmp_path)) == str(tmp_path / "lastgood-preview")
+    os.chmod(str(tmp_path / "lastgood-preview"), 0o777)
+    with pytest.raises(preview.PreviewError, match="not a directory that root alone can write .* mode 777"):
+        preview.previews_dir(str(tmp_path))
+    (tmp_path / "elsewhere").mkdir()
+    os.rmdir(str(tmp_path / "lastgood-preview"))
+    os.symlink(str(tmp_path / "elsewhere"), str(tmp_path / "lastgood-preview"))
+    with pytest.raises(preview.PreviewError, match="not a directory that root alone can write"):
+        preview.previews_dir(str(tmp_path))
