@@ -145,7 +145,10 @@ def start(server, path_map, get_bin_path, run_command, config_dir=None, php_fpm_
     process.clean_stale(base)
     tries = 1 if port else PORT_TRIES
     for attempt in range(1, tries + 1):
-        preview = Preview(server, path_map, config_dir, php_fpm_config_dir, port or free_port(), base)
+        try:
+            preview = Preview(server, path_map, config_dir, php_fpm_config_dir, port or free_port(), base)
+        except OSError as error:
+            raise PreviewError("cannot make a preview directory in %s: %s" % (base, error.strerror))
         try:
             preview._start(get_bin_path, run_command, timeout)
         except PreviewError as error:

@@ -3,6 +3,7 @@
 # servers: one test host per web server, each with nginx or Apache and
 # PHP-FPM serving the demo site live, where check.py previews other
 # releases. Usage: tests/integration/preview/run.sh [nginx] [apache]
+# LASTGOOD_PREVIEW_IMAGE picks another test image ("$LASTGOOD_TEST_IMAGE_TRIXIE").
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../../hack/env.sh
@@ -10,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 servers=("${@:-nginx apache}")
 # shellcheck disable=SC2206
 servers=(${servers[*]})
-image=${LASTGOOD_TEST_IMAGE:?}
+image=${LASTGOOD_PREVIEW_IMAGE:-${LASTGOOD_TEST_IMAGE:?}}
 status=0
 for server in "${servers[@]}"; do
     name="lastgood-preview-$server-$$"
