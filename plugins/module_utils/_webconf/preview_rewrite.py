@@ -125,6 +125,8 @@ _NGINX_DROPPED = frozenset((
 ))
 # Blocks of servers other than HTTP's: their listeners would be live ports.
 _NGINX_DROPPED_BLOCKS = frozenset(("stream", "mail"))
+# Blocks of data, not directives: a key there named listen or server is a key.
+_NGINX_DATA_BLOCKS = frozenset(("map", "geo", "types", "split_clients", "charset_map", "match"))
 _NGINX_TEMP_PATHS = ("client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path", "uwsgi_temp_path",
                      "scgi_temp_path")
 _NGINX_CACHES = frozenset(("proxy_cache_path", "fastcgi_cache_path", "uwsgi_cache_path", "scgi_cache_path"))
@@ -214,7 +216,12 @@ def rewrite_nginx(text, layout, main=False):
             continue
         if kind == ";" and words and dropping is None:
             http_access_log = http_access_log or (words[0][2] == "access_log" and stack == ["http"])
-            _nginx_directive(text, words, end, layout, edits)
+            if _NGINX_DATA_BLOCKS.intersection(stack):
+                # A value there may still be the socket a fastcgi_pass $variable reaches.
+                edits += [(start, stop, "unix:" + layout.sockets.for_unix(value[5:])) for start, stop, value
+                          in words[1:] if value.startswith("unix:") and layout.sockets.for_unix(value[5:])]
+            else:
+                _nginx_directive(text, words, end, layout, edits)
         elif kind == "{":
             name = words[0][2] if words else ""
             stack.append(name)

@@ -120,6 +120,13 @@ def test_nginx_stream_and_mail_servers_are_dropped_and_lua_left_alone(layout):
     assert "ngx.say('listen 1; }')" in new
 
 
+def test_nginx_keys_of_a_map_are_left_alone_and_its_pool_sockets_mapped(layout):
+    text = "http { map $host $backend { listen 1; server unix:/run/php/php8.2-fpm.sock; } }\n"
+    found = directives(rewrite_nginx(text, with_debian_pool(layout)))
+    assert ("listen", ["1"]) in found
+    assert ("server", ["unix:%s/sock/www.sock" % RUN]) in found
+
+
 def test_nginx_caches_and_logs_of_a_site_go_to_the_preview(layout):
     text = ("fastcgi_cache_path /var/cache/nginx/php levels=1:2 keys_zone=php:10m;\n"
             "server { access_log /var/log/nginx/$host.log combined buffer=32k; access_log off;\n"
