@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import tempfile
 
@@ -17,9 +18,10 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths im
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.loaded import loaded_files
 
 MAX_CONFIG_FILE = 4 * 1024 * 1024
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-def _rewrite(text, replacements):
+def apply_replacements(text, replacements):
     for old, new in replacements:
         text = text.replace(old, new)
     return text
@@ -38,42 +40,125 @@ def _live_prefix_replacements(path_map):
     return pairs
 
 
-def make_candidate(config_dir, path_map, parent=None):
-    """Copy ``config_dir`` into a new temporary directory and rewrite, in
-    every file of the copy, ``config_dir`` to the copy and each live prefix
-    of ``path_map`` to its candidate. Returns the copy's path; the caller
+def rewrite_file(path, replacements, transform=None):
+    """Apply ``replacements`` (``(old, new)`` text pairs), then ``transform``
+    (text in, text out) when given, to the file at ``path``; a symbolic
+    link's target gets the replacements. Large and binary files stay as
+    they are."""
+    if os.path.islink(path):
+        target = os.readlink(path)
+        new_target = apply_replacements(target, replacements)
+        if new_target != target:
+            os.unlink(path)
+            os.symlink(new_target, path)
+        return
+    if os.path.getsize(path) > MAX_CONFIG_FILE:
+        return
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if b"\0" in data:
+        return
+    text = data.decode("utf-8", "surrogateescape")
+    new_text = apply_replacements(text, replacements)
+    if transform is not None:
+        new_text = transform(new_text)
+    if new_text != text:
+        with open(path, "wb") as handle:
+            handle.write(new_text.encode("utf-8", "surrogateescape"))
+
+
+def candidate_replacements(config_dir, copy, path_map):
+    """What a candidate copy rewrites: ``config_dir`` to the copy, then each
+    live prefix of ``path_map`` to its candidate."""
+    return [(config_dir.rstrip("/") + "/", copy.rstrip("/") + "/")] + _live_prefix_replacements(path_map)
+
+
+def make_candidate(config_dir, path_map, parent=None, into=None, transform=None):
+    """Copy ``config_dir`` into a new temporary directory (or into the
+    existing directory ``into``) and rewrite, in every file of the copy,
+    ``config_dir`` to the copy and each live prefix of ``path_map`` to its
+    candidate; then, when ``transform(path)`` gives a function for a file,
+    that function (text in, text out). Returns the copy's path; the caller
     removes it."""
     config_dir = config_dir.rstrip("/")
-    work = tempfile.mkdtemp(prefix="lastgood-candidate-", dir=parent)
+    work = into or tempfile.mkdtemp(prefix="lastgood-candidate-", dir=parent)
     copy = os.path.join(work, os.path.basename(config_dir))
     try:
         shutil.copytree(config_dir, copy, symlinks=True)
-        replacements = [(config_dir + "/", copy + "/")] + _live_prefix_replacements(path_map)
+        replacements = candidate_replacements(config_dir, copy, path_map)
         for directory, _dirs, files in os.walk(copy):
             for name in files:
                 path = os.path.join(directory, name)
-                if os.path.islink(path):
-                    target = os.readlink(path)
-                    new_target = _rewrite(target, replacements)
-                    if new_target != target:
-                        os.unlink(path)
-                        os.symlink(new_target, path)
-                    continue
-                if os.path.getsize(path) > MAX_CONFIG_FILE:
-                    continue
-                with open(path, "rb") as handle:
-                    data = handle.read()
-                if b"\0" in data:
-                    continue
-                text = data.decode("utf-8", "surrogateescape")
-                new_text = _rewrite(text, replacements)
-                if new_text != text:
-                    with open(path, "wb") as handle:
-                        handle.write(new_text.encode("utf-8", "surrogateescape"))
+                rewrite_file(path, replacements, transform(path) if transform else None)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(copy if into else work, ignore_errors=True)
         raise
     return copy
+
+
+def inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def materialize_outside_links(copy, replacements):
+    """Replace each symbolic link in ``copy`` whose target lies outside it
+    with a copy of what it points to, with ``replacements`` applied, so that
+    everything the copy holds can be rewritten. Returns the files copied in
+    (links into ``copy`` and dangling ones stay)."""
+    copy = os.path.realpath(copy)
+    brought = []
+    for directory, dirs, files in os.walk(copy):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                continue
+            target = os.path.realpath(path)
+            if inside(target, copy) or not os.path.exists(target):
+                continue
+            os.unlink(path)
+            if os.path.isdir(target):
+                shutil.copytree(target, path, symlinks=False)
+                brought += [os.path.join(inner, each) for inner, _d, inner_files in os.walk(path)
+                            for each in inner_files]
+            else:
+                shutil.copyfile(target, path)
+                brought.append(path)
+    for path in brought:
+        rewrite_file(path, replacements)
+    return brought
+
+
+def bring_in(pattern, outside_dir, replacements):
+    """Copy the files the include ``pattern`` (absolute, a glob) matches
+    outside the copies to the same path under ``outside_dir``, with
+    ``replacements`` applied. Returns the pattern under ``outside_dir`` and
+    the files copied (a pattern that matches nothing still matches nothing
+    there)."""
+    brought = []
+    for path in sorted(glob.glob(pattern)):
+        target = outside_dir.rstrip("/") + os.path.abspath(path)
+        if os.path.lexists(target):
+            continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.isdir(path):
+            # Apache includes every file of a directory it is given.
+            shutil.copytree(path, target, symlinks=False)
+            brought += [os.path.join(inner, each) for inner, _d, files in os.walk(target) for each in files]
+        elif os.path.isfile(path):
+            shutil.copyfile(path, target)
+            brought.append(target)
+    for target in brought:
+        rewrite_file(target, replacements)
+    # The directories before the first glob exist there, as they may not
+    # where they are looked for: PHP-FPM refuses a pattern whose directory is
+    # missing but skips one that matches nothing.
+    literal = []
+    for part in pattern.split("/")[:-1]:
+        if _GLOB_CHARS.search(part):
+            break
+        literal.append(part)
+    os.makedirs(outside_dir.rstrip("/") + "/".join(literal), exist_ok=True)
+    return outside_dir.rstrip("/") + pattern, brought
 
 
 def translate_back(text, copy, config_dir):
