@@ -295,6 +295,30 @@ counts:
   returned: always
   type: dict
   sample: {error: 0, warning: 1, info: 2}
+access_logs:
+  description:
+    - The access logs (live paths) the site's requests are written to, for a watch of real traffic (the
+      C(watchdog) role's O(lastgood.webstack.watchdog#role:main:watchdog_access_logs)).
+    - The site is the nginx C(server) blocks and Apache C(<VirtualHost>) sections written in, or holding a
+      directive from, a file read through a prefix of O(path_map) (every one when O(path_map) is empty). For each,
+      its own C(access_log) (and those of its locations) or C(CustomLog)/C(TransferLog), else those of the
+      enclosing C(http) block or the main server, else nginx's built-in C(/var/log/nginx/access.log); Apache has
+      no built-in access log.
+    - A log that cannot be watched (C(off), syslog, a pipe, variables in its path, nginx's C(gzip)) is left out
+      with an C(info) finding at its line; so is a buffered nginx C(access_log), which is kept.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/log/nginx/access.log]
+error_logs:
+  description:
+    - The error logs (live paths) of the same blocks as RV(access_logs), chosen the same way (nginx's
+      C(error_log), inherited down to the server, built-in C(/var/log/nginx/error.log); Apache's C(ErrorLog), else
+      C(logs/error_log) under C(ServerRoot)). Not PHP-FPM's own log.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/log/nginx/error.log]
 """
 
 from ansible.module_utils.basic import AnsibleModule

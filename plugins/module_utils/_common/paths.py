@@ -58,6 +58,10 @@ class PathMap:
                 return live if is_link(live) or not lexists(live) else None
         return None
 
+    def pairs(self):
+        """``(live, candidate)`` of each prefix, the longest first."""
+        return list(self._entries)
+
     def unapply(self, path):
         """Return the live path of a candidate path (the inverse of apply)."""
         return _replace_prefix(path, self._inverse)

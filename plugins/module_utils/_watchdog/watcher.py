@@ -11,7 +11,20 @@ server's own config test, switch, the failing release marked bad), reloads
 the servers, probes again and records every step as an event in the site's
 registry. It never acts while a deploy holds the site, rolls back from a
 release at most once, and only reports when there is nothing good to go
-back to. Standard library only; the watchdog role installs these module_utils
+back to.
+
+With ``access_logs`` (and ``error_logs``) it also watches real traffic
+between checks (``_traffic.TrafficWatch``, polled every
+``traffic_poll_interval`` seconds): when 5xx answers to real requests (or PHP
+fatal errors) cross ``traffic_min_errors`` and ``traffic_max_error_rate``
+within ``traffic_window`` seconds, it acts at once, as for failed checks,
+and the event's reason says that real traffic fired. The count starts again
+whenever ``current`` changes and while a deploy holds the site (the deploy
+watches its own bake). Where each log was read is saved to
+``traffic_positions_file`` every few seconds and resumed by the next run
+when it is recent.
+
+Standard library only; the watchdog role installs these module_utils
 on the host and runs::
 
     python3 -m ansible_collections.lastgood.webstack.plugins.module_utils._watchdog CONFIG [--supervise | --check]
@@ -34,6 +47,7 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release.service
     reload_after_switch,
     reload_command_for,
 )
+from ansible_collections.lastgood.webstack.plugins.module_utils._traffic import TrafficWatch
 from ansible_collections.lastgood.webstack.plugins.module_utils._probe import (
     Probe,
     ProbeError,
@@ -62,7 +76,19 @@ DEFAULTS = {
     "alert_command": [],
     "alert_url": None,
     "lock_timeout": 2.0,
+    "access_logs": [],
+    "error_logs": [],
+    "traffic_min_errors": 5,
+    "traffic_max_error_rate": 0.2,
+    "traffic_window": 10.0,
+    "traffic_ignore_paths": [],
+    "traffic_poll_interval": 0.5,
+    "traffic_positions_file": None,
 }
+# Saved positions older than this are not resumed: what was written since
+# is old news, and counting it now would judge the live release by it.
+RESUME_WITHIN = 60.0
+SAVE_EVERY = 5.0
 _SBIN = ["/usr/sbin", "/sbin", "/usr/local/sbin"]
 
 
@@ -94,6 +120,19 @@ def load_config(path):
     if config["reload"] and config["reload_command"]:
         raise ConfigError("%s: reload and reload_command are mutually exclusive" % path)
     config["reload_command"] = reload_command_for(config["reload"], config["reload_command"]) or []
+    for key in ("access_logs", "error_logs", "traffic_ignore_paths"):
+        if not isinstance(config[key], list) or not all(isinstance(item, str) and item for item in config[key]):
+            raise ConfigError("%s: %s must be a list of non-empty strings" % (path, key))
+    for key in ("access_logs", "error_logs"):
+        relative = [item for item in config[key] if not item.startswith("/")]
+        if relative:
+            raise ConfigError("%s: %s must be absolute paths, not %s" % (path, key, ", ".join(relative)))
+    if not (isinstance(config["traffic_min_errors"], int) and config["traffic_min_errors"] >= 1):
+        raise ConfigError("%s: traffic_min_errors must be an integer of at least 1" % path)
+    if not 0 <= config["traffic_max_error_rate"] <= 1:
+        raise ConfigError("%s: traffic_max_error_rate must be between 0 and 1" % path)
+    if config["traffic_window"] <= 0 or config["traffic_poll_interval"] <= 0:
+        raise ConfigError("%s: traffic_window and traffic_poll_interval must be above 0" % path)
     php_fpm = config["php_fpm"]
     if php_fpm is not None and not (isinstance(php_fpm, dict) and isinstance(php_fpm.get("pidfile"), str)):
         raise ConfigError("%s: php_fpm must be null or an object with pidfile (and optionally wait_for, timeout)" % path)
@@ -137,10 +176,12 @@ def probe(config, requests, expect_body=None):
 
 
 class Watchdog:
-    """One site's watcher. ``probe``, ``run`` and ``log`` are injectable
-    for tests; ``step()`` is one check and returns the seconds to wait."""
+    """One site's watcher. ``probe``, ``run``, ``log`` and ``traffic`` (a
+    TrafficWatch) are injectable for tests; ``step()`` is one check and
+    returns the seconds to wait; ``watch_traffic()`` is one poll of the logs
+    and says whether it acted."""
 
-    def __init__(self, config, probe_fn=probe, run_fn=run_command, log=None, alert_fn=None):
+    def __init__(self, config, probe_fn=probe, run_fn=run_command, log=None, alert_fn=None, traffic=None):
         self.config = config
         self.site = registry.Site(config["base_dir"], config["site"])
         self.probe = probe_fn
@@ -151,6 +192,9 @@ class Watchdog:
         self.first_failure_at = None
         self.reported = set()
         self._expected = {}
+        self.traffic = traffic if traffic is not None else self._traffic_watch()
+        self._traffic_release = None
+        self._saved_at = None
 
     # The loop ---------------------------------------------------------------
 
@@ -184,18 +228,105 @@ class Watchdog:
     def forever(self):
         self.log("watching %s (%s) every %gs" % (
             self.site.name, ", ".join(self.config["urls"]), self.config["interval"]))
+        if self.traffic is not None:
+            self.log("watching real traffic in %s" % ", ".join(
+                self.config["access_logs"] + self.config["error_logs"]))
         while True:
-            try:
-                wait = self.step()
-            except layout.ReleaseError as error:
-                self.log("%s: %s" % (self.site.name, error))
-                wait = self.config["interval"]
-            except Exception as error:  # pylint: disable=broad-except
-                # Keep watching; the supervisor would restart a dead watcher
-                # but lose the count of failed checks.
-                self.log("%s: unexpected error, still watching: %s: %s" % (self.site.name, type(error).__name__, error))
-                wait = self.config["interval"]
-            time.sleep(wait)
+            wait = self._guarded(self.step, self.config["interval"])
+            self.sleep_watching(wait)
+
+    def _guarded(self, call, fallback):
+        try:
+            return call()
+        except layout.ReleaseError as error:
+            self.log("%s: %s" % (self.site.name, error))
+        except Exception as error:  # pylint: disable=broad-except
+            # Keep watching; the supervisor would restart a dead watcher
+            # but lose the count of failed checks.
+            self.log("%s: unexpected error, still watching: %s: %s" % (self.site.name, type(error).__name__, error))
+        return fallback
+
+    def sleep_watching(self, seconds, sleep=time.sleep, clock=time.monotonic):
+        """Wait ``seconds``, polling the traffic meanwhile; returns early
+        when the traffic made it act."""
+        end = clock() + seconds
+        while True:
+            left = end - clock()
+            if left <= 0:
+                return
+            if self.traffic is None:
+                sleep(left)
+                return
+            sleep(min(left, self.config["traffic_poll_interval"]))
+            if self._guarded(self.watch_traffic, False):
+                return
+
+    # Real traffic -------------------------------------------------------------
+
+    def _traffic_watch(self):
+        config = self.config
+        if not (config["access_logs"] or config["error_logs"]):
+            return None
+        traffic = TrafficWatch(config["access_logs"], config["error_logs"], min_errors=config["traffic_min_errors"],
+                               max_error_rate=config["traffic_max_error_rate"], window=config["traffic_window"],
+                               ignore_paths=config["traffic_ignore_paths"])
+        saved = self._saved_positions()
+        if saved:
+            traffic.restore(saved)
+        return traffic
+
+    def _saved_positions(self):
+        path = self.config["traffic_positions_file"]
+        if not path:
+            return None
+        try:
+            if time.time() - os.stat(path).st_mtime > RESUME_WITHIN:
+                return None
+            with open(path) as handle:
+                saved = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return saved if isinstance(saved, dict) else None
+
+    def save_positions(self):
+        path = self.config["traffic_positions_file"]
+        if not path or self.traffic is None:
+            return
+        temporary = "%s.%d.tmp" % (path, os.getpid())
+        try:
+            with open(temporary, "w") as handle:
+                json.dump(self.traffic.positions(), handle)
+            os.replace(temporary, path)
+        except OSError as error:
+            self.log("%s: cannot save where the logs were read to %s: %s" % (self.site.name, path, error))
+
+    def watch_traffic(self):
+        """Read what the logs got; act when real traffic crossed the
+        thresholds. True when it acted."""
+        traffic = self.traffic
+        if traffic is None:
+            return False
+        traffic.poll()
+        now = time.monotonic()
+        if self._saved_at is None or now - self._saved_at >= SAVE_EVERY:
+            self._saved_at = now
+            self.save_positions()
+        current = self.site.current()
+        if self.site.lease() is not None:
+            current = None
+        if current is None or current != self._traffic_release:
+            # A release switched in (or a deploy holds the site and watches
+            # it itself): what was counted is not this release's.
+            traffic.reset()
+            self._traffic_release = current
+            return False
+        verdict = traffic.verdict()
+        if verdict is None:
+            return False
+        self.log("%s: %s fails on real traffic: %s" % (self.site.name, current, verdict))
+        traffic.reset()
+        self.act(current, verdict, reason="%s failed on real traffic: %s" % (current, verdict))
+        return True
 
     def expected_body(self, release_id):
         """What answers of ``release_id`` match, from its probe.json (unless the
@@ -214,12 +345,13 @@ class Watchdog:
 
     # Acting -------------------------------------------------------------------
 
-    def act(self, failing, why):
+    def act(self, failing, why, reason=None):
         """Restore the known-good release in place of ``failing``, or
-        report why not. Returns the event recorded."""
+        report why not. ``reason``: what fired, when not the probe's
+        checks. Returns the event recorded."""
         config = self.config
         site = self.site
-        reason = "%s failed %d consecutive checks since %s: %s" % (
+        reason = reason or "%s failed %d consecutive checks since %s: %s" % (
             failing, config["failures"], self.first_failure_at, why)
         try:
             lock = site.lock(config["lock_timeout"])

@@ -109,6 +109,8 @@ def run_web_refs(params, host):
         php_include_path=report.php_include_path,
         files_parsed=result.files_parsed,
         config_files=result.config_files,
+        access_logs=result.access_logs,
+        error_logs=result.error_logs,
         counts=report.counts(),
         pool_sockets=sockets,
     )

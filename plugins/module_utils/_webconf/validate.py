@@ -7,7 +7,8 @@ times. Pure standard library."""
 
 from __future__ import annotations
 
-from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse, apache_refs, errors, nginx_parse, nginx_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import apache_parse, apache_refs, errors, logs, nginx_parse, nginx_refs
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf.nginx_routing import Router
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.params import gc_paused
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.paths import AllowedRoots, FileSystem, PathMap
 from ansible_collections.lastgood.webstack.plugins.module_utils._common.findings import ERROR, WARNING, Report
@@ -23,13 +24,16 @@ class Result:
     """A Report plus the files that were read to fill it: ``files_parsed``
     where they were read (after path_map), in reading order, a file
     included again each time; ``config_files`` the same files as the server
-    would name them (live paths, before path_map), each once."""
+    would name them (live paths, before path_map), each once; and the
+    ``access_logs`` and ``error_logs`` of the site (logs.py)."""
 
-    __slots__ = ("report", "files_parsed", "config_files")
+    __slots__ = ("report", "files_parsed", "config_files", "access_logs", "error_logs")
 
-    def __init__(self, report, files_parsed, path_map=None):
+    def __init__(self, report, files_parsed, path_map=None, site_logs=None):
         self.report = report
         self.files_parsed = files_parsed
+        self.access_logs = list(site_logs.access_logs) if site_logs is not None else []
+        self.error_logs = list(site_logs.error_logs) if site_logs is not None else []
         path_map = path_map if isinstance(path_map, PathMap) else PathMap(path_map)
         self.config_files = []
         seen = set()
@@ -64,6 +68,7 @@ def _validate(server, config, path_map, check_sockets, apache_version, apache_de
         loader = nginx_parse.Loader(path_map, allowed_roots=roots)
         tree = loader.load(config)
         nginx_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+        site_logs = logs.nginx_logs(tree, report, logs.release_files(path_map), Router().prefix_path)
     else:
         options = {"defines": apache_defines}
         if apache_version is not None:
@@ -73,9 +78,10 @@ def _validate(server, config, path_map, check_sockets, apache_version, apache_de
         for file, line, message in loader.warnings:
             report.finding(WARNING, file, line, "Define", None, message)
         apache_refs.check(tree, loader, fs, report, check_sockets=check_sockets)
+        site_logs = logs.apache_logs(tree, report, logs.release_files(path_map), loader.resolve)
     if roots:
         check_allowed_roots(report, roots)
-    return Result(report, list(loader.files_parsed), path_map)
+    return Result(report, list(loader.files_parsed), path_map, site_logs)
 
 
 def check_allowed_roots(report, roots):

@@ -38,6 +38,9 @@ def test_sound_config_exits_unchanged(tmp_path, capsys):
     assert result["config_files"] == [str(config)]
     assert result["counts"] == {"error": 0, "warning": 0, "info": 0}
     assert {r["kind"] for r in result["references"]} == {"root", "index"}
+    # No log set anywhere: nginx's built-in ones.
+    assert result["access_logs"] == ["/var/log/nginx/access.log"]
+    assert result["error_logs"] == ["/var/log/nginx/error.log"]
 
 
 def test_check_mode_is_the_same_run(tmp_path, capsys):
