@@ -17,9 +17,9 @@ def check_staging(host):
     assert releases[v1]["status"] == "known_good"
     assert releases["v2"]["status"] == "invalid"
     assert "front.php" in releases["v2"]["reason"]
-    # Switched in, failed its probe with 500s, rolled back on staging alone.
+    # Failed its probe on staging's preview listener: never switched in anywhere.
     assert releases["v2f"]["status"] == "bad"
-    assert releases["v2f"]["reason"].startswith("probe after the switch:"), releases["v2f"]["reason"]
+    assert releases["v2f"]["reason"].startswith("preview before the switch:"), releases["v2f"]["reason"]
     status, body = served(host)
     assert status == "200" and body.startswith("lastgood demo release v3 on PHP"), body
     summary = load_summary(host, "staging-v3")

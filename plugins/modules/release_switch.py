@@ -129,6 +129,70 @@ options:
         description: Check the certificates of C(https) URLs.
         type: bool
         default: true
+  traffic:
+    description:
+      - Also watch the site's real requests during the bake - the 5xx answers its access logs record for requests
+        that are not the probe's, and the PHP fatal errors of its error logs - and count a burst of them as a
+        failure. Not set, or with no logs, only the probe watches.
+      - The burst is at least O(traffic.min_errors) errors within O(traffic.window) seconds that are at least
+        O(traffic.max_error_rate) of the real requests in it, so that a normal site's rare error does not fire.
+    type: dict
+    suboptions:
+      access_logs:
+        description: The site's access logs (nginx C(combined), Apache C(combined), C(common), C(vhost_combined)).
+        type: list
+        elements: path
+        default: []
+      error_logs:
+        description: The web server's and PHP-FPM's error logs of the site.
+        type: list
+        elements: path
+        default: []
+      min_errors:
+        description: Errors within the window that make a burst.
+        type: int
+        default: 5
+      max_error_rate:
+        description: The share of real requests within the window that must have failed for a burst.
+        type: float
+        default: 0.2
+      window:
+        description: Seconds the counts cover.
+        type: float
+        default: 10
+      ignore_paths:
+        description: Request paths (prefixes) that do not count, such as other tools' health checks.
+        type: list
+        elements: str
+        default: []
+  preview:
+    description:
+      - Before the switch, serve the release with the host's real web server and PHP-FPM on a loopback-only
+        preview listener (copies of their configuration with the release in place of C(current), every listener,
+        socket, pid file and log moved into a preview directory) and send it O(preview.requests) of the probe's
+        requests (its C(http) URLs). A release whose answers fail there (no answer, a 5xx, or an expected status
+        whose body does not match) is marked C(bad) having served no production request, and nothing is switched.
+      - An answer that is another status (a redirect to C(https), say) is not judged there; a preview that
+        cannot start is a warning. The guarded switch judges the release then.
+    type: dict
+    suboptions:
+      server:
+        description: The web server that serves the site.
+        type: str
+        required: true
+        choices: [nginx, apache]
+      php_fpm_config_dir:
+        description: The PHP-FPM configuration (V(/etc/php/8.2/fpm)) to start the preview's PHP-FPM from; not set, the
+          preview's web server passes PHP requests to the live PHP-FPM.
+        type: path
+      requests:
+        description: Requests sent to the preview.
+        type: int
+        default: 20
+      timeout:
+        description: Seconds the preview may take to start.
+        type: float
+        default: 20
   mark_known_good:
     description: Mark the release C(known_good) once its bake passed.
     type: bool
@@ -179,6 +243,17 @@ problem:
   returned: when the release failed
   type: str
   sample: "probe after the switch: 3 consecutive requests failed (fail_fast 3), probe stopped after 24 ms; first failure after 3 ms: 500 Internal Server Error"
+preview:
+  description:
+    - With O(preview), what the preview listener answered (the probe's figures), C(startup_ms), C(port), and
+      C(error_output) (the tail of the preview's error logs, in live paths) when it failed; C(skipped) says why
+      there was no preview.
+  returned: with O(preview)
+  type: dict
+traffic:
+  description: With O(traffic), what the real requests during the bake came to (requests, errors, samples with file:line).
+  returned: when switched with O(traffic)
+  type: dict
 probe:
   description: The probe's figures over the bake (as M(lastgood.webstack.health_probe) returns them).
   returned: when switched
@@ -222,9 +297,12 @@ known_good:
 import gc
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lastgood.webstack.plugins.module_utils._probe import Probe, ProbeError
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.host import ModuleHost
+from ansible_collections.lastgood.webstack.plugins.module_utils._probe import Probe, ProbeError, describe_failure
 from ansible_collections.lastgood.webstack.plugins.module_utils._release import layout, registry, states
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.guard import GuardedSwitch, SwitchFailed
+from ansible_collections.lastgood.webstack.plugins.module_utils._traffic import TrafficWatch
+from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import preview as preview_server
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
     ServiceError,
     reload_after_switch,
@@ -259,6 +337,20 @@ ARGUMENT_SPEC = dict(
         timeout=dict(type="float", default=30),
     )),
     probe=dict(type="dict", required=True, options=PROBE_SPEC),
+    traffic=dict(type="dict", options=dict(
+        access_logs=dict(type="list", elements="path", default=[]),
+        error_logs=dict(type="list", elements="path", default=[]),
+        min_errors=dict(type="int", default=5),
+        max_error_rate=dict(type="float", default=0.2),
+        window=dict(type="float", default=10),
+        ignore_paths=dict(type="list", elements="str", default=[]),
+    )),
+    preview=dict(type="dict", options=dict(
+        server=dict(type="str", required=True, choices=["nginx", "apache"]),
+        php_fpm_config_dir=dict(type="path"),
+        requests=dict(type="int", default=20),
+        timeout=dict(type="float", default=20),
+    )),
     mark_known_good=dict(type="bool", default=True),
 )
 
@@ -305,15 +397,70 @@ class SwitchSteps:
         except OSError as error:
             raise ServiceError("the reload could not run: %s" % error)
 
-    def make_probe(self, expect_body, requests=None):
+    def preview(self, expect_body):
+        """Serve the release on a preview listener and probe it; ``(problem, summary)``."""
+        settings = self.params["preview"]
+        urls = [url for url in self.probe_params["urls"] if url.lower().startswith("http://")]
+        if not urls:
+            return None, {"skipped": "the probe's URLs are https; the preview serves plain HTTP"}
+        host = ModuleHost(self.module)
+        try:
+            listener = preview_server.start(
+                settings["server"], {self.site.current_link: self.site.release_dir(self.params["release_id"])},
+                host.get_bin_path, lambda argv, environ=None: host.run_command(argv, environ),
+                php_fpm_config_dir=settings["php_fpm_config_dir"], timeout=settings["timeout"])
+        except preview_server.PreviewError as error:
+            self.module.warn("the preview of release %s could not start, so the guarded switch alone judges it: %s" % (
+                self.params["release_id"], error))
+            return None, {"skipped": str(error)}
+        try:
+            probe = self.make_probe(expect_body, requests=settings["requests"],
+                                    urls=[listener.url_for(url) for url in urls])
+            summary = probe.run()
+            failed, other = preview_failures(probe.results, self.probe_params["expect_status"])
+            summary.update(startup_ms=round(listener.startup_ms, 1), port=listener.port)
+            if failed:
+                summary["error_output"] = listener.error_output()[-4000:]
+        finally:
+            listener.stop()
+        if failed:
+            problem = describe_failure(summary, ["%d of %d requests failed" % (len(failed), summary["total"])])
+            fatal = [line for line in summary["error_output"].splitlines() if "PHP " in line and "rror" in line]
+            return problem + ("; %s" % fatal[0].strip()[:400] if fatal else ""), summary
+        if other:
+            self.module.warn("the preview of release %s answered %s, which is not judged there (a redirect to https?); "
+                             "the guarded switch judges it" % (self.params["release_id"], sorted(set(other))))
+        return None, summary
+
+    def make_probe(self, expect_body, requests=None, urls=None):
         probe = self.probe_params
         if requests is None and probe["bake_seconds"] <= 0:
             requests = probe["requests"]
         return Probe(
-            probe["urls"], host_header=probe["host_header"], expect_status=probe["expect_status"],
+            urls or probe["urls"], host_header=probe["host_header"], expect_status=probe["expect_status"],
             expect_body=expect_body, requests=requests, duration=None if requests else probe["bake_seconds"],
             concurrency=probe["concurrency"], timeout=probe["timeout"], fail_fast=probe["fail_fast"],
             rate=probe["rate"], validate_certs=probe["validate_certs"], stop_on_error=probe["max_error_rate"] == 0)
+
+
+def preview_failures(results, expect_status):
+    """Of the preview's answers, those that show the release failing: no
+    answer, a 5xx, or an expected status with the wrong body; and how many
+    were another status, not judged."""
+    failed = [status for _ms, status, ok in results if not ok and (
+        status == 0 or status >= 500 or status in expect_status)]
+    other = [status for _ms, status, ok in results if not ok and status not in failed]
+    return failed, other
+
+
+def traffic_watch(params):
+    """The watch of the site's real requests, or None."""
+    traffic = params["traffic"]
+    if not traffic or not (traffic["access_logs"] or traffic["error_logs"]):
+        return None
+    return TrafficWatch(traffic["access_logs"], error_logs=traffic["error_logs"], min_errors=traffic["min_errors"],
+                        max_error_rate=traffic["max_error_rate"], window=traffic["window"],
+                        ignore_paths=traffic["ignore_paths"])
 
 
 def load_site(module):
@@ -356,11 +503,12 @@ def main():
     except ProbeError as error:
         module.fail_json(msg="probe: %s" % error)
     guarded = GuardedSwitch(
-        release_id, known_good, steps.change, steps.reload, steps.make_probe, watch=None,
+        release_id, known_good, steps.change, steps.reload, steps.make_probe, watch=traffic_watch(params),
         expect_body=expected_body(params["probe"], state, release_id),
         restore_expect_body=expected_body(params["probe"], state, known_good),
         max_error_rate=params["probe"]["max_error_rate"], fail_fast=params["probe"]["fail_fast"],
-        mark_known_good=params["mark_known_good"], site_name=params["site"])
+        mark_known_good=params["mark_known_good"], site_name=params["site"],
+        preview=(lambda: steps.preview(expected_body(params["probe"], state, release_id))) if params["preview"] else None)
     # Latency and reaction are what is measured: no collector pauses in them.
     gc.disable()
     failed = None
@@ -370,6 +518,8 @@ def main():
         failed, result = str(error), error.result
     finally:
         gc.enable()
+        if guarded.watch is not None:
+            guarded.watch.close()
     after = site.load_state()
     result.update(changed=bool(result["actions"]), current=site.current(), known_good=after.get("known_good"))
     if module._diff and result["actions"]:

@@ -48,13 +48,14 @@ class GuardedSwitch:
 
     def __init__(self, release_id, known_good, change, reload, make_probe, watch=None, expect_body=None,
                  restore_expect_body=None, max_error_rate=0.0, fail_fast=3, mark_known_good=True,
-                 clock=time.monotonic, poll_seconds=POLL_SECONDS, site_name=None):
+                 clock=time.monotonic, poll_seconds=POLL_SECONDS, site_name=None, preview=None):
         self.release_id = release_id
         self.label = "Release %s%s" % (release_id, " of %s" % site_name if site_name else "")
         self.known_good = known_good if known_good != release_id else None
         self.change = change
         self.reload = reload
         self.make_probe = make_probe
+        self.preview = preview
         self.watch = watch
         self.expect_body = expect_body
         self.restore_expect_body = restore_expect_body
@@ -75,6 +76,8 @@ class GuardedSwitch:
         return done
 
     def run(self):
+        if self.preview is not None:
+            self._preview()
         started = self.clock()
         if self.watch is not None:
             # From here on: what real clients get from the release switched in.
@@ -102,6 +105,21 @@ class GuardedSwitch:
             self._change("known_good", self.release_id)
         self.result["outcome"] = "known_good" if self.mark_known_good else "live"
         return self._finish()
+
+    def _preview(self):
+        """Probe the release on the preview listener before anything live
+        changes; a release that fails there is bad, and nothing is switched."""
+        preview_started = self.clock()
+        problem, summary = self.preview()
+        self.timings["preview_ms"] = _ms(self.clock() - preview_started)
+        self.result["preview"] = summary
+        if not problem:
+            return
+        problem = "preview before the switch: %s" % problem
+        self._change("bad", self.release_id, reason=problem)
+        self.result.update(outcome="preview_failed", problem=problem)
+        raise SwitchFailed("%s failed its probe on the preview listener (%s) and is marked bad; it served no "
+                           "production request, nothing live was changed" % (self.label, problem), self._finish())
 
     def _bake(self):
         """Probe and watch until the bake is over or a failure burst; the
