@@ -41,6 +41,7 @@ attributes:
     support: none
     details: The registry's changes are returned as C(actions) and C(events).
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details: The action plugin uploads O(src).
 options:

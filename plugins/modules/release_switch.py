@@ -201,7 +201,7 @@ seealso:
   - module: lastgood.webstack.release
   - module: lastgood.webstack.health_probe
 notes:
-  - Run it as root (become): it signals PHP-FPM and reloads the web server.
+  - Run it as root (become), since it signals PHP-FPM and reloads the web server.
 """
 
 EXAMPLES = r"""

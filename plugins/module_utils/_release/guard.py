@@ -195,8 +195,8 @@ class GuardedSwitch:
                 self.timings.get("failure_to_restored_ms", self.timings["restore_ms"]))
             restored_probe = self.result.get("restored_probe")
             if restored_probe:
-                message += ", which answered %d of %d probe requests" % (restored_probe["ok"],
-                                                                        restored_probe["total"])
+                message += ", which answered %d of %d probe requests" % (
+                    restored_probe["ok"], restored_probe["total"])
         self.result["msg"] = message
         raise SwitchFailed(message, self._finish())
 

@@ -157,8 +157,7 @@ class ReleaseChecks:
 
     def _run_test(self, server, config_dir, path_map):
         """The server's own test on a candidate copy; its result, or CheckFailed."""
-        binary = server_binary(lambda name, required, dirs: self.host.get_bin_path(name, required, dirs),
-                               server, config_dir)
+        binary = server_binary(self.host.get_bin_path, server, config_dir)
         try:
             rc, output, cmd, files = test_candidate(server, config_dir, path_map, binary, self.host.run_command)
         except OSError as error:

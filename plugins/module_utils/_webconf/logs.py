@@ -67,8 +67,7 @@ def _all_in(block):
     for directive in flatten(block):
         yield directive
         if directive.block and directive.include is None:
-            for child in _all_in(directive.block):
-                yield child
+            yield from _all_in(directive.block)
 
 
 def release_files(path_map):

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.lastgood.webstack.plugins.module_utils._release import lease
 from ansible_collections.lastgood.webstack.plugins.module_utils._watchdog import watcher as _watchdog
-from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.test_watchdog import (  # noqa: F401
+from ansible_collections.lastgood.webstack.tests.unit.plugins.module_utils.test_watchdog import (  # noqa: F401 pylint: disable=unused-import
     make,
     site,
 )
