@@ -162,3 +162,47 @@ def test_check_mode_switches_nothing(site, capsys):
     result = switch(capsys, "v2", options=dict(_ansible_check_mode=True))
     assert result["outcome"] == "would_switch" and result["changed"]
     assert result["current"] == "v1" and not log
+
+
+def test_the_preview_judges_only_what_shows_the_release_failing():
+    results = [(1.0, 200, True), (1.0, 500, False), (1.0, 0, False), (1.0, 200, False), (1.0, 301, False),
+               (1.0, 404, False)]
+    failed, other = release_switch.preview_failures(results, [200])
+    # No answer, a 5xx, and an expected status with the wrong body; a redirect or a 404 is not judged there.
+    assert failed == [500, 0, 200] and other == [301, 404]
+
+
+class FakeWatch:
+    """A traffic watch that fires once told to."""
+
+    def __init__(self):
+        self.fire = None
+        self.polls = 0
+        self.closed = False
+
+    def poll(self):
+        self.polls += 1
+
+    def verdict(self):
+        return self.fire
+
+    def summary(self):
+        return {"polls": self.polls}
+
+    def close(self):
+        self.closed = True
+
+
+def test_real_traffic_switches_back_while_the_probe_still_passes(site, capsys, monkeypatch):
+    stage, switch, call, log = site
+    stage("v1", "200 release v1", known_good=True)
+    stage("v2", "200 release v2")
+    watch = FakeWatch()
+    monkeypatch.setattr(release_switch, "traffic_watch", lambda params: watch)
+    threading.Timer(0.3, lambda: setattr(watch, "fire", "6 of 8 real requests answered 5xx in the last 10 s")).start()
+    started = time.monotonic()
+    result = switch(capsys, "v2", expect_ok=False, bake_seconds=10)
+    assert time.monotonic() - started < 5
+    assert result["problem"] == "real traffic: 6 of 8 real requests answered 5xx in the last 10 s"
+    assert result["current"] == "v1" and result["traffic"]["polls"] > 1 and watch.closed
+    assert call(release_id="v2")["release"]["reason"].startswith("real traffic:")
