@@ -44,11 +44,13 @@ import _timing  # noqa: E402
 RELEASES = os.path.join(HERE, "..", "molecule", "resources", "releases")
 HOSTS = ["lastgood-bench-st%d" % number for number in range(1, 9)]
 FLEET_SIZES = (1, 4, 8)
-SCENARIOS = ("good", "rollback", "runtime_failure", "incident")
+SCENARIOS = ("good", "rollback", "runtime_failure", "fails_live", "unprobed", "incident")
 SCENARIO_LABELS = {
     "good": "good deploy",
     "rollback": "rollback",
     "runtime_failure": "deploy failing at run time (PHP fatal)",
+    "fails_live": "deploy failing only once live (on the probe, after the switch)",
+    "unprobed": "deploy failing only on a page no probe asks for (load on it)",
     "incident": "the incident's change (missing SCRIPT_FILENAME)",
 }
 TOOLS = ("lastgood", "stock")
@@ -125,7 +127,7 @@ class Bench:
             return self.playbook(["lastgood.webstack.rollback", "-e", "lastgood_rollback_hosts=%s" % limit])
         return self.playbook([os.path.join(HERE, "stock", "restore.yml"), "-e", "stock_hosts=%s" % limit])
 
-    def under_load(self, tool, host, action):
+    def under_load(self, tool, host, action, path="/"):
         """Run ``action`` with the load on ``host``; return (its result, the load's summary)."""
         self.serial += 1
         base = "/var/tmp/lastgood-bench-load-%d" % self.serial
@@ -134,7 +136,7 @@ class Bench:
         # root in the configuration, so the load only asks for a 200 there.
         judge = ["--site-dir", "/srv/lastgood/demo"] if tool == "lastgood" else []
         podman("exec", "-d", host, "python3", "/usr/local/lib/lastgood-load.py", "--host", SITE_HEADER[tool],
-               "--stop-file", base + ".stop", "--out", base + ".json", "--rate", str(self.rate), *judge)
+               "--stop-file", base + ".stop", "--out", base + ".json", "--rate", str(self.rate), "--path", path, *judge)
         time.sleep(1.5)
         result = action()
         time.sleep(1.5)
@@ -165,11 +167,20 @@ def run_scenarios(bench, host, tool):
         ("good", lambda: bench.deploy(tool, [host], "demo-v2", "good")),
         ("rollback", lambda: bench.rollback(tool, [host])),
         ("runtime_failure", lambda: bench.deploy(tool, [host], "demo-v2-fatal", "fatal", expect_success=False)),
+        # It fails when lastgood's current points at it: the stock layout never does.
+        ("fails_live", None if tool == "stock" else
+         lambda: bench.deploy(tool, [host], "demo-v2-fails-live", "fails-live", expect_success=False)),
+        # The stock uri check asks for / and passes it.
+        ("unprobed", lambda: bench.deploy(tool, [host], "demo-v4-checkout", "checkout",
+                                          expect_success=tool == "stock")),
         ("incident", lambda: bench.deploy(tool, [host], "demo-v2-missing-script", "incident", expect_success=False,
                                           incident=True)),
     )
     for name, action in steps:
-        (wall, events), load = bench.under_load(tool, host, action)
+        if action is None:
+            continue
+        path = "/?page=checkout" if name == "unprobed" else "/"
+        (wall, events), load = bench.under_load(tool, host, action, path=path)
         figures[name] = scenario_figures(wall, events, load)
         print("  %-8s %-16s %6.1f s, %5d requests, %4d failed, window %.2f s, detection %s" % (
             tool, name, wall, load["total"], load["failed"], load["failure_window_s"],
@@ -310,6 +321,17 @@ def summarize(scenario_runs, fleet_runs, runs, rate):
     _timing.note("goal: 0 failed requests during a good deploy, a blocked bad deploy and a rollback: %s "
                  "(most failed in a run: %d, %d and %d)" % (
                      "met" if not any(goal.values()) else "NOT met", goal["good"], goal["incident"], goal["rollback"]))
+    ours = {name: scenarios[name]["lastgood"] for name in ("runtime_failure", "fails_live", "unprobed")}
+    _timing.note("goal: 0 failed requests for a release failing on its probe URLs (caught on the preview): %s "
+                 "(most failed in a run: %d)" % ("met" if not ours["runtime_failure"]["failed"]["max"] else "NOT met",
+                                                 ours["runtime_failure"]["failed"]["max"]))
+    for name, goal_s in (("fails_live", 0.3), ("unprobed", 1.0)):
+        window = ours[name]["failure_window_s"]
+        if window:
+            _timing.note("goal: %s, first failed request to known-good serving again under %.1f s (median): %s "
+                         "(median %.3f s, most %.3f s)" % (SCENARIO_LABELS[name], goal_s,
+                                                           "met" if window["median"] < goal_s else "NOT met",
+                                                           window["median"], window["max"]))
     for operation in ("deploy", "rollback"):
         _timing.note("%s wall time, stock / lastgood on 1, 4, 8 hosts: %s" % (operation, ", ".join(
             "%.2f" % (result["fleet"][str(size)][operation]["stock"]["median"]
