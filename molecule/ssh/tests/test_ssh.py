@@ -40,7 +40,9 @@ def test_the_playbooks_came_over_ssh_as_lastgood_and_ran_modules_through_sudo(ho
     assert accepted and set(accepted) == {"lastgood"}, logins
     sudo = [line for line in host.file("/var/log/sudo-lastgood.log").content_string.splitlines() if line.strip()]
     by_lastgood = [line for line in sudo if " : lastgood : " in line and " ; USER=root ; " in line]
-    assert len(by_lastgood) == len(sudo) and len(sudo) > 50, sudo
+    # The whole story (deploys, rollbacks, freeze, status) makes a few dozen
+    # module calls per host; a deploy makes five.
+    assert len(by_lastgood) == len(sudo) and len(sudo) > 20, sudo
     assert all(pipelined(line) for line in sudo), [line for line in sudo if not pipelined(line)]
     # ControlPersist: one ssh login serves many tasks.
     assert len(accepted) * 5 < len(sudo), (len(accepted), len(sudo))
