@@ -67,27 +67,39 @@ def podman(*argv, check=True):
 
 
 class Bench:
-    def __init__(self, work, rate):
+    """Runs the two tools' playbooks on the hosts of ``self.inventory`` (by
+    default HOSTS over podman), with ``self.forks`` forks; ``self.ansible_args``
+    go to every ansible-playbook (-vvv), whose output is kept in
+    ``self.last_output``; ``bake_seconds``, when given, is the deploy role's bake."""
+
+    def __init__(self, work, rate, inventory=None, bake_seconds=None):
         self.work = work
         self.rate = rate
-        self.inventory = os.path.join(work, "inventory.yml")
+        self.inventory = inventory or os.path.join(work, "inventory.yml")
         self.events = os.path.join(work, "events.jsonl")
         self.bundles = os.path.join(work, "bundles")
+        self.bake_seconds = bake_seconds
+        self.forks = 20
+        self.ansible_args = []
+        self.last_output = ""
         self.serial = 0
-        _timing.write_production_inventory(self.inventory, HOSTS)
+        if inventory is None:
+            _timing.write_production_inventory(self.inventory, HOSTS)
 
     def playbook(self, argv, expect_success=True):
         """Run ansible-playbook; return (wall seconds, events of failed tasks)."""
         if os.path.exists(self.events):
             os.unlink(self.events)
-        env = dict(os.environ, LC_ALL="C.UTF-8", ANSIBLE_FORKS="20", LASTGOOD_BENCH_EVENTS=self.events,
+        # TMPDIR: the deploy role packs its bundles there, apart from other runs'.
+        env = dict(os.environ, LC_ALL="C.UTF-8", ANSIBLE_FORKS=str(self.forks), LASTGOOD_BENCH_EVENTS=self.events,
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
-                   ANSIBLE_CALLBACKS_ENABLED="bench_events",
+                   ANSIBLE_CALLBACKS_ENABLED="bench_events", TMPDIR=self.work,
                    LASTGOOD_TIMELINE_DIR=os.path.join(self.work, "timeline"))
         started = time.time()
-        completed = subprocess.run(["ansible-playbook", "-i", self.inventory] + argv, env=env,
+        completed = subprocess.run(["ansible-playbook", "-i", self.inventory] + self.ansible_args + argv, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         wall = time.time() - started
+        self.last_output = completed.stdout
         if (completed.returncode == 0) != expect_success:
             sys.stderr.write(completed.stdout[-5000:])
             raise SystemExit("ansible-playbook %s: exit %d, expected %s" % (
@@ -114,6 +126,8 @@ class Bench:
         if tool == "lastgood":
             argv = [os.path.join(HERE, "stock", "ours-deploy.yml"), "-e", "stock_hosts=%s" % limit,
                     "-e", "lastgood_release_src=%s" % path, "-e", "lastgood_release_id=%s" % release_id]
+            if self.bake_seconds is not None:
+                argv += ["-e", "deploy_bake_seconds=%s" % self.bake_seconds]
         else:
             argv = [os.path.join(HERE, "stock", "deploy.yml"), "-e", "stock_hosts=%s" % limit,
                     "-e", "stock_release_src=%s" % path, "-e", "stock_release_id=%s" % release_id]

@@ -30,6 +30,7 @@ SECTIONS = (
     ("php_refs", "Validation speed: php_refs against php -l, WordPress", "bench_php_refs.py --app wordpress"),
     ("php_refs_dokuwiki", "Validation speed: php_refs against php -l, DokuWiki", "bench_php_refs.py --app dokuwiki"),
     ("stock", "Detection, recovery, availability and scale against the stock playbook", "bench_stock.py"),
+    ("fleet", "Deploy and rollback against fleet size, over podman and over ssh", "bench_fleet.py"),
     ("deploy", "The deploy role under full load", "bench_deploy.py"),
     ("rollback", "Rollback: the work on the host", "bench_rollback.py"),
     ("corpus", "Corpus: real applications and public configs the checks were not written against",
