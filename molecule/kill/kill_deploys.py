@@ -39,7 +39,7 @@ SITE_DIR = "/srv/lastgood/demo"
 # while the site is held and the release being staged, the boundary after
 # the guarded switch (the release known good, the lease still held), and one
 # moment inside the guarded switch. --points all runs every boundary.
-CI_BOUNDARIES = ("Stage the release in the registry", "Remove old releases")
+CI_BOUNDARIES = ("Hold the site, upload and stage the release", "Remove old releases")
 CI_SWITCH_KILLS = 1
 SWITCH_TASK = "Point current at the release"
 

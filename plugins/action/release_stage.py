@@ -44,7 +44,7 @@ class ActionModule(ActionBase):
         args.update(bundle=remote, remove_bundle=True)
         result.update(self._execute_module(module_name="lastgood.webstack.release_stage", module_args=args,
                                            task_vars=task_vars))
-        if result.get("bundle_removed"):
+        if result.get("bundle_dir_removed"):
             # The module removed the upload and its directory: no call to remove them again.
             self._connection._shell.tmpdir = None
         return result

@@ -198,7 +198,11 @@ pool_sockets:
   type: list
   elements: str
 bundle_removed:
-  description: Whether O(bundle) and its directory were removed (O(remove_bundle)).
+  description: Whether O(bundle) was removed (O(remove_bundle)).
+  returned: always
+  type: bool
+bundle_dir_removed:
+  description: Whether the directory of O(bundle) was removed too, being empty then.
   returned: always
   type: bool
 lease_broken:
@@ -273,7 +277,8 @@ class Stager:
         self.module = module
         self.params = module.params
         self.site = registry.Site(self.params["base_dir"], self.params["site"])
-        self.result = dict(changed=False, events=[], actions=[], timings={}, staged=False, bundle_removed=False)
+        self.result = dict(changed=False, events=[], actions=[], timings={}, staged=False, bundle_removed=False,
+                           bundle_dir_removed=False)
 
     def change(self, wanted, **options):
         params = dict(site=self.params["site"], base_dir=self.params["base_dir"], state=wanted,
@@ -402,10 +407,14 @@ class Stager:
             return
         try:
             os.unlink(bundle)
-            os.rmdir(os.path.dirname(bundle))
         except OSError:
             return
         self.result["bundle_removed"] = True
+        try:
+            os.rmdir(os.path.dirname(bundle))
+        except OSError:
+            return
+        self.result["bundle_dir_removed"] = True
 
 
 def main():

@@ -43,6 +43,7 @@ def test_a_bundle_is_unpacked_staged_under_the_lease_and_removed(stage, tmp_path
     archive = bundle("v1", {"nginx/shop.conf": "server {}\n", "app/index.php": "<?php echo 1;\n"})
     result = run(release_id="v1", bundle=archive, remove_bundle=True, lease={})
     assert result["staged"] and result["status"] == "staged" and result["bundle_removed"]
+    assert result["bundle_dir_removed"]
     assert not os.path.exists(archive) and not os.path.exists(os.path.dirname(archive))
     assert os.listdir(str(tmp_path / "unpack")) == []
     assert [event["event"] for event in result["events"]] == ["staged"]
