@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import os
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 import yaml
