@@ -304,9 +304,12 @@ from ansible_collections.lastgood.webstack.plugins.module_utils._release.guard i
 from ansible_collections.lastgood.webstack.plugins.module_utils._traffic import TrafficWatch
 from ansible_collections.lastgood.webstack.plugins.module_utils._webconf import preview as preview_server
 from ansible_collections.lastgood.webstack.plugins.module_utils._release.services import (
+    MASTER_PIDFILES,
     ServiceError,
     reload_after_switch,
     reload_command_for,
+    wait_for_new_workers,
+    workers_before_reload,
 )
 
 PROBE_SPEC = dict(
@@ -390,12 +393,18 @@ class SwitchSteps:
         if php_fpm and switch_to != self.params["release_id"]:
             # The release switched back to does not have this release's pool sockets.
             php_fpm = dict(php_fpm, wait_for=[])
+        # The reload is a signal: the probe that follows at once must meet
+        # the new workers (a first release's port is not even open before).
+        before = workers_before_reload(MASTER_PIDFILES.get(self.params["reload"] or ""))
         try:
-            return reload_after_switch(
+            done = reload_after_switch(
                 lambda argv: self.module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False),
                 php_fpm=php_fpm, reload_command=self.reload_command)
         except OSError as error:
             raise ServiceError("the reload could not run: %s" % error)
+        if "reload" in done:
+            done["reload"]["new_workers_after_ms"] = wait_for_new_workers(before)
+        return done
 
     def preview(self, expect_body):
         """Serve the release on a preview listener and probe it; ``(problem, summary)``."""

@@ -39,6 +39,15 @@ RELOAD_COMMANDS = {
 }
 
 
+# Where each web server's master writes its pid (Debian's), to see its
+# graceful reload take effect: new workers started from the new config.
+MASTER_PIDFILES = {
+    "nginx": "/run/nginx.pid",
+    "apache": "/run/apache2/apache2.pid",
+}
+NEW_WORKERS_SECONDS = 5.0
+
+
 class ServiceError(Exception):
     """A reload that did not happen, said for a person. ``done``: what ran
     before it."""
@@ -238,3 +247,52 @@ def reload_after_switch(run, php_fpm=None, reload_command=None):
         error.done = done
         raise
     return done
+
+
+def children_of(pid):
+    """The pids of the processes whose parent is ``pid`` (Linux ``/proc``)."""
+    children = set()
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return children
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(pid).encode():
+            children.add(int(name))
+    return children
+
+
+def workers_before_reload(master_pidfile):
+    """``(master pid, its workers)`` before a graceful reload, or None when
+    no master runs under the pid file."""
+    pid = read_pid(master_pidfile) if master_pidfile else None
+    if pid is None or not alive(pid):
+        return None
+    return pid, children_of(pid)
+
+
+def wait_for_new_workers(before, timeout=NEW_WORKERS_SECONDS):
+    """After a graceful reload (the signal only, as ``nginx -s reload`` and
+    ``apachectl graceful`` send it), wait until the master runs a worker it
+    did not run before: from then on new connections get the new config (a
+    first site's port is listened on). Returns the milliseconds waited, or
+    None when there was nothing to wait for or the time ran out."""
+    if before is None:
+        return None
+    master, old = before
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if children_of(master) - old:
+            return round((time.monotonic() - started) * 1000.0, 1)
+        if not alive(master):
+            return None
+        time.sleep(POLL_SECONDS)
+    return None

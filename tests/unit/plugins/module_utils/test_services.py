@@ -5,6 +5,7 @@ again in place (systemd's --nodaemonize), start again under a new pid
 longer loads, or take long to let the requests in flight finish."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -118,3 +119,34 @@ def test_a_stale_pid_file_never_gets_another_process_signalled(tmp_path):
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_graceful_reload_is_waited_for_until_the_master_runs_a_new_worker(tmp_path):
+    # A master like nginx's: on SIGHUP it starts a new worker.
+    script = tmp_path / "master.py"
+    script.write_text(
+        "import signal, subprocess, sys, time\n"
+        "workers = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])]\n"
+        "signal.signal(signal.SIGHUP, lambda *a: time.sleep(0.2) or workers.append(\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])))\n"
+        "open(sys.argv[1], 'w').write('%d\\n' % __import__('os').getpid())\n"
+        "time.sleep(30)\n")
+    pidfile = tmp_path / "master.pid"
+    master = subprocess.Popen([sys.executable, str(script), str(pidfile)])
+    try:
+        for _ in range(200):
+            if pidfile.exists() and pidfile.read_text().strip() and services.children_of(master.pid):
+                break
+            time.sleep(0.02)
+        before = services.workers_before_reload(str(pidfile))
+        assert before[0] == master.pid and len(before[1]) == 1
+        assert services.wait_for_new_workers(before, timeout=0.1) is None
+        os.kill(master.pid, signal.SIGHUP)
+        waited = services.wait_for_new_workers(before, timeout=5)
+        assert waited is not None and waited >= 100
+    finally:
+        for pid in services.children_of(master.pid):
+            os.kill(pid, signal.SIGKILL)
+        master.kill()
+        master.wait()
+    assert services.workers_before_reload(str(tmp_path / "missing.pid")) is None
