@@ -46,6 +46,7 @@ MASTER_PIDFILES = {
     "apache": "/run/apache2/apache2.pid",
 }
 NEW_WORKERS_SECONDS = 5.0
+OLD_WORKERS_SECONDS = 1.0
 
 
 class ServiceError(Exception):
@@ -282,8 +283,9 @@ def workers_before_reload(master_pidfile):
 def wait_for_new_workers(before, timeout=NEW_WORKERS_SECONDS):
     """After a graceful reload (the signal only, as ``nginx -s reload`` and
     ``apachectl graceful`` send it), wait until the master runs a worker it
-    did not run before: from then on new connections get the new config (a
-    first site's port is listened on). Returns the milliseconds waited, or
+    did not run before, and (for a second at most) until its old workers
+    are gone: from then on new connections get the new config (a first
+    site's port is listened on). Returns the milliseconds waited, or
     None when there was nothing to wait for or the time ran out."""
     if before is None:
         return None
@@ -291,6 +293,11 @@ def wait_for_new_workers(before, timeout=NEW_WORKERS_SECONDS):
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if children_of(master) - old:
+            # The old workers stop taking connections once told to quit, a
+            # moment later; waited for a little, not for their last request.
+            settle_until = min(time.monotonic() + OLD_WORKERS_SECONDS, started + timeout)
+            while any(alive(pid) for pid in old & children_of(master)) and time.monotonic() < settle_until:
+                time.sleep(POLL_SECONDS)
             return round((time.monotonic() - started) * 1000.0, 1)
         if not alive(master):
             return None
