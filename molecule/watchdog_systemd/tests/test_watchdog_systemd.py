@@ -72,7 +72,9 @@ def test_the_restarted_watchdog_restored_the_known_good_release(host):
     state = registry(host)
     v3 = state["releases"]["v3"]
     assert v3["status"] == "bad", v3
-    assert v3["reason"].startswith("watchdog: v3 failed 3 consecutive checks"), v3["reason"]
+    # Under load, the real requests in the access log may fire before the third failed check.
+    assert v3["reason"].startswith(("watchdog: v3 failed 3 consecutive checks",
+                                    "watchdog: v3 failed on real traffic")), v3["reason"]
     by_watchdog = [(event["event"], event["release"]) for event in state["events"] if event.get("by") == "watchdog"]
     assert by_watchdog == [("rolled_back", v1), ("bad", "v3")], by_watchdog
     # The process systemd started after the kill did it, and it still runs.
