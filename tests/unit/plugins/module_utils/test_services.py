@@ -134,7 +134,7 @@ def test_a_graceful_reload_is_waited_for_until_the_master_runs_a_new_worker(tmp_
     pidfile = tmp_path / "master.pid"
     master = subprocess.Popen([sys.executable, str(script), str(pidfile)])
     try:
-        for _ in range(200):
+        for attempt in range(200):
             if pidfile.exists() and pidfile.read_text().strip() and services.children_of(master.pid):
                 break
             time.sleep(0.02)
