@@ -22,6 +22,8 @@ import re
 import signal
 import time
 
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.procfs import stat_fields
+
 # How often the pid file is looked at while PHP-FPM reloads.
 POLL_SECONDS = 0.005
 # A master that is gone and whose pid file was not written again for this
@@ -260,13 +262,8 @@ def children_of(pid):
     for name in names:
         if not name.isdigit():
             continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and fields[1] == str(pid).encode():
+        fields = stat_fields(name)
+        if fields and len(fields) > 1 and fields[1] == str(pid).encode():
             children.add(int(name))
     return children
 

@@ -23,6 +23,8 @@ import signal
 import socket
 import time
 
+from ansible_collections.lastgood.webstack.plugins.module_utils._common.procfs import stat_fields
+
 STOP_SECONDS = 3.0
 # A preview whose owner still runs but that is older than this was left by a
 # run that hangs; the next start removes it.
@@ -32,18 +34,8 @@ UNOWNED_SECONDS = 60.0
 OWNER_FILE = "owner"
 
 
-def _stat_fields(pid):
-    """The fields of /proc/<pid>/stat after the command name, or None."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(b")") + 2:].split()
-
-
 def start_time(pid):
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return int(fields[19]) if fields and len(fields) > 19 else None
 
 
@@ -76,7 +68,7 @@ def _processes():
         if not name.isdigit():
             continue
         pid = int(name)
-        fields = _stat_fields(pid)
+        fields = stat_fields(pid)
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as handle:
                 cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
@@ -118,7 +110,7 @@ def _members(run_dir):
 
 def running(pid):
     """Whether ``pid`` is a process that runs (a zombie does not)."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return bool(fields) and fields[0] not in (b"Z", b"X")
 
 
@@ -134,7 +126,7 @@ def _left(members):
     """The processes of ``members`` (pid: session) that still run in their session."""
     left = []
     for pid, session in members.items():
-        fields = _stat_fields(pid)
+        fields = stat_fields(pid)
         if fields and fields[0] not in (b"Z", b"X") and int(fields[3]) == session:
             left.append(pid)
     return left
@@ -147,7 +139,7 @@ def stop_preview(run_dir, wait=STOP_SECONDS):
     masters, pids = _members(run_dir)
     members = {}
     for pid in pids:
-        fields = _stat_fields(pid)
+        fields = stat_fields(pid)
         if fields:
             members[pid] = int(fields[3])
     if not members:
