@@ -145,6 +145,18 @@ for suite in "${suites[@]}"; do
   fi
 done
 
+# CI keeps only the end of its output: the cause of each failure goes just
+# above the summary, cut to what fits.
+for suite in "${suites[@]}"; do
+  line=$(grep -m1 "^$suite " "$results" || echo "$suite 1 0")
+  read -r _ status _ <<<"$line"
+  [ "$status" -ne 0 ] || continue
+  log="$logs/${suite//:/-}.log"
+  printf '\n===== why %s failed (%s) =====\n' "$suite" "${log#"$LASTGOOD_ROOT"/}"
+  [ -f "$log" ] || { echo "(no log)"; continue; }
+  grep -E '^fatal:|^failed:|^E  |^FAILED |ERROR|Error:|failed=[1-9]' "$log" | tail -n 12 | cut -c 1-1500
+done
+
 printf '\n===== summary (%ss in all) =====\n' "$SECONDS"
 printf '%s\n' "${report[@]}"
 echo "$passed passed, $failed failed"
