@@ -88,10 +88,13 @@ class Probe:
         self.fail_fast = fail_fast
         self.stop_on_error = stop_on_error
         self.interval = (self.concurrency / rate) if rate and rate > 0 else 0.0
-        self.ssl_context = ssl.create_default_context()
-        if not validate_certs:
-            self.ssl_context.check_hostname = False
-            self.ssl_context.verify_mode = ssl.CERT_NONE
+        # Loading the CA bundle takes tens of milliseconds: only for https.
+        self.ssl_context = None
+        if any(target.scheme == "https" for target in self.targets):
+            self.ssl_context = ssl.create_default_context()
+            if not validate_certs:
+                self.ssl_context.check_hostname = False
+                self.ssl_context.verify_mode = ssl.CERT_NONE
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.failing = threading.Event()

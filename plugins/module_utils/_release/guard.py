@@ -78,6 +78,9 @@ class GuardedSwitch:
     def run(self):
         if self.preview is not None:
             self._preview()
+        # Made before the switch, so that none of its setup delays the
+        # first probe request after it.
+        probe = self.make_probe(self.expect_body)
         started = self.clock()
         if self.watch is not None:
             # From here on: what real clients get from the release switched in.
@@ -97,7 +100,7 @@ class GuardedSwitch:
             self._fail("the reload after the switch to %s failed: %s" % (self.release_id, error), self.clock())
         self.timings["reload_ms"] = _ms(self.clock() - reload_started)
         bake_started = self.clock()
-        problem, failed_at = self._bake()
+        problem, failed_at = self._bake(probe)
         self.timings["bake_ms"] = _ms(self.clock() - bake_started)
         if problem:
             self._fail(problem, failed_at)
@@ -121,10 +124,9 @@ class GuardedSwitch:
         raise SwitchFailed("%s failed its probe on the preview listener (%s) and is marked bad; it served no "
                            "production request, nothing live was changed" % (self.label, problem), self._finish())
 
-    def _bake(self):
-        """Probe and watch until the bake is over or a failure burst; the
-        problem (None when it passed) and when it was seen."""
-        probe = self.make_probe(self.expect_body)
+    def _bake(self, probe):
+        """Run ``probe`` and watch until the bake is over or a failure burst;
+        the problem (None when it passed) and when it was seen."""
         summary = {}
         runner = threading.Thread(target=lambda: summary.update(probe.run()), daemon=True)
         runner.start()

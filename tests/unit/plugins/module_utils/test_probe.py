@@ -192,3 +192,67 @@ def test_module_bad_input(capsys):
     assert code == 1 and "only http:// and https://" in result["msg"]
     code, result = run_module(capsys, urls=["http://127.0.0.1/"], max_error_rate=5)
     assert code == 1 and "between 0 and 1" in result["msg"]
+
+
+@pytest.fixture
+def tls_server(server, tmp_path):
+    """The test server behind TLS, with a self-signed certificate for 127.0.0.1."""
+    import shutil
+    import ssl
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    plain_port = int(server.url.rsplit(":", 1)[1].rstrip("/"))
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def relay(client):
+        # TLS terminated here, the plain test server behind it.
+        with client, socket.create_connection(("127.0.0.1", plain_port)) as upstream:
+            try:
+                tls = context.wrap_socket(client, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+            with tls:
+                tls.settimeout(5)
+                request = tls.recv(65536)
+                upstream.sendall(request.replace(b"HTTP/1.1", b"HTTP/1.0", 1))
+                while True:
+                    chunk = upstream.recv(65536)
+                    if not chunk:
+                        break
+                    tls.sendall(chunk)
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=relay, args=(client,), daemon=True).start()
+
+    accepting = threading.Thread(target=accept, daemon=True)
+    accepting.start()
+    yield "https://127.0.0.1:%d/" % listener.getsockname()[1]
+    stop.set()
+    accepting.join()
+    listener.close()
+
+
+def test_https_with_validate_certs_false_accepts_a_self_signed_certificate(tls_server):
+    summary = Probe([tls_server], requests=3, validate_certs=False).run()
+    assert (summary["total"], summary["ok"]) == (3, 3), summary
+
+
+def test_https_with_validate_certs_checks_the_certificate(tls_server):
+    summary = Probe([tls_server], requests=1).run()
+    assert summary["ok"] == 0 and summary["status_counts"] == {"no_answer": 1}, summary
+    assert "CERTIFICATE_VERIFY_FAILED" in summary["failure_samples"][0]["reason"], summary
