@@ -149,3 +149,20 @@ def test_bench_sh_builds_the_corpus_root_before_the_benchmarks():
     with open(os.path.join(ROOT, "hack", "bench.sh")) as handle:
         text = handle.read()
     assert text.index("benchmarks/corpus/build.sh") < text.index("for bench in benchmarks/bench_*.py")
+
+
+def test_a_benchmark_not_run_again_keeps_its_published_section():
+    before = report.render({"web_refs": RESULT, "coverage": dict(RESULT, measured_at="2026-11-01T00:00:00+0000")})
+    published = report.published_sections(before)
+    assert set(published) == {"Validation coverage: what each tool catches",
+                              "Validation speed: web_refs against crossplane"}
+    after = report.render({"web_refs": dict(RESULT, measured_at="2026-12-03T20:00:00+0000")}, published)
+    # The new result replaces its own section; the other keeps its date and figures.
+    assert "2026-12-03T20:00:00+0000" in after and "2026-11-29T06:00:00+0000" not in after
+    coverage = after.split("#### Validation coverage: what each tool catches", 1)[1].split("####", 1)[0]
+    assert "2026-11-01T00:00:00+0000" in coverage and "| web_refs | 1.0 ms |" in coverage
+    assert after.index("Validation coverage") < after.index("Validation speed: web_refs")
+    assert "`bench_coverage.py`" not in after.split("Not in this report")[1]
+    # Published sections survive a second round unchanged.
+    assert report.render({"web_refs": dict(RESULT, measured_at="2026-12-03T20:00:00+0000")},
+                         report.published_sections(after)) == after
