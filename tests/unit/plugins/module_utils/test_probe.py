@@ -232,7 +232,7 @@ def tls_server(server, tmp_path):
         listener.settimeout(0.2)
         while not stop.is_set():
             try:
-                client, _ = listener.accept()
+                client, dummy = listener.accept()
             except socket.timeout:
                 continue
             except OSError:
